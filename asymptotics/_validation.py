@@ -1,0 +1,119 @@
+"""One set of input-validation helpers shared by every model (scikit-learn style).
+
+Every public function validates its inputs here, early, and raises a ``ValueError`` that names the
+parameter and its allowed range, instead of letting a NaN or a traceback from deep inside numpy or
+scipy reach the user.
+
+>>> check_real("lam", -1.0, low=0.0)
+Traceback (most recent call last):
+...
+ValueError: lam must be >= 0, got -1.0
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["check_real", "check_int", "check_array_1d", "check_same_length"]
+
+
+def _fmt_range(low, high, low_open, high_open) -> str:
+    parts = []
+    if low is not None:
+        parts.append(f"{'>' if low_open else '>='} {low:g}")
+    if high is not None:
+        parts.append(f"{'<' if high_open else '<='} {high:g}")
+    return " and ".join(parts)
+
+
+def check_real(name: str, value, low=None, high=None, *, low_open: bool = False,
+               high_open: bool = False, allow_inf: bool = False) -> np.ndarray:
+    """Return ``value`` as a float array after checking it is real, finite and in range.
+
+    Args:
+        name: the parameter's name, used in the error message.
+        value: a scalar or array-like.
+        low, high: bounds (``None`` for none); closed unless ``low_open``/``high_open``.
+        allow_inf: accept ``+inf`` (e.g. an infinite width limit).
+
+    Returns:
+        ``np.asarray(value, dtype=float)`` (a 0-d array for a scalar).
+
+    >>> check_real("gamma", [0.5, 2.0], low=0.0, low_open=True)
+    array([0.5, 2. ])
+    >>> check_real("gamma", 0.0, low=0.0, low_open=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: gamma must be > 0, got 0.0
+    """
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number or array of real numbers, got {value!r}") from None
+    if np.isnan(arr).any():
+        raise ValueError(f"{name} must not be NaN, got {value!r}")
+    if not allow_inf and np.isinf(arr).any():
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    bad = np.zeros(arr.shape, dtype=bool)
+    if low is not None:
+        bad |= (arr <= low) if low_open else (arr < low)
+    if high is not None:
+        bad |= (arr >= high) if high_open else (arr > high)
+    if bad.any():
+        first = arr[bad].flat[0] if arr.ndim else float(arr)
+        raise ValueError(f"{name} must be {_fmt_range(low, high, low_open, high_open)}, got {first!r}")
+    return arr
+
+
+def check_int(name: str, value, low=None, high=None) -> int:
+    """Return ``value`` as a Python int after checking it is an integer in ``[low, high]``.
+
+    >>> check_int("kmax", 3, low=0)
+    3
+    >>> check_int("kmax", -1, low=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: kmax must be an integer >= 0, got -1
+    """
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{name} must be an integer {_fmt_range(low, high, False, False)}, got {value!r}")
+    return value
+
+
+def check_array_1d(name: str, value, low=None, *, low_open: bool = False,
+                   min_length: int = 1) -> np.ndarray:
+    """Return a 1-d float array, finite, with entries ``>= low`` (``> low`` if ``low_open``).
+
+    >>> check_array_1d("eigs", [1.0, -2.0], low=0.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: eigs must be >= 0, got -2.0
+    """
+    arr = check_real(name, value, low=low, low_open=low_open)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-d array, got shape {arr.shape}")
+    if arr.size < min_length:
+        raise ValueError(f"{name} must have at least {min_length} entries, got {arr.size}")
+    return arr
+
+
+def check_same_length(**arrays) -> None:
+    """Raise ``ValueError`` unless the given 1-d arrays have equal lengths.
+
+    >>> check_same_length(eigs=[1, 2], beta2=[1])
+    Traceback (most recent call last):
+    ...
+    ValueError: eigs and beta2 must have the same length, got 2 and 1
+    """
+    names = list(arrays)
+    lengths = [len(np.atleast_1d(arrays[k])) for k in names]
+    if len(set(lengths)) > 1:
+        raise ValueError(f"{' and '.join(names)} must have the same length, got "
+                         f"{' and '.join(map(str, lengths))}")
