@@ -15,7 +15,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_real", "check_int", "check_array_1d", "check_same_length"]
+__all__ = ["check_real", "check_int", "check_array_1d", "check_same_length", "as_output"]
 
 
 def _fmt_range(low, high, low_open, high_open) -> str:
@@ -61,7 +61,7 @@ def check_real(name: str, value, low=None, high=None, *, low_open: bool = False,
     if high is not None:
         bad |= (arr >= high) if high_open else (arr > high)
     if bad.any():
-        first = arr[bad].flat[0] if arr.ndim else float(arr)
+        first = float(arr[bad].flat[0]) if arr.ndim else float(arr)
         raise ValueError(f"{name} must be {_fmt_range(low, high, low_open, high_open)}, got {first!r}")
     return arr
 
@@ -117,3 +117,15 @@ def check_same_length(**arrays) -> None:
     if len(set(lengths)) > 1:
         raise ValueError(f"{' and '.join(names)} must have the same length, got "
                          f"{' and '.join(map(str, lengths))}")
+
+
+def as_output(arr):
+    """A 0-d result as a Python float (or the object it holds), an n-d result as the array itself.
+
+    >>> as_output(np.asarray(2.0)), as_output(np.array([1.0]))
+    (2.0, array([1.]))
+    """
+    arr = np.asarray(arr) if not np.ma.isMaskedArray(arr) else arr
+    if arr.ndim == 0 and not np.ma.isMaskedArray(arr):
+        return arr.item()
+    return arr

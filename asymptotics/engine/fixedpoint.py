@@ -1,0 +1,660 @@
+"""Fixed-point models: the formulas written once, symbolically, and everything compiled from them.
+
+A :class:`FixedPointModel` holds
+
+* ``parameters`` -- scalar sympy symbols (``gamma``, ``lam``, ``r2``, ...);
+* ``unknowns`` -- the quantities fixed by the equations (``kappa``; later ``nu1, nu2``);
+* ``equations`` -- residuals ``F(unknowns, parameters) = 0``;
+* ``traces`` -- optional spectral sums ``T = sum_i f(s_i, w_i, unknowns, parameters)`` over the
+  components of a spectrum (covariance eigenvalues ``s_i`` with weights such as ``beta2_i``),
+  referred to by a symbol in the equations and outputs. This is how a general-spectrum model is
+  written without a symbolic sum of unknown length;
+* ``outputs`` -- the risk and its components as expressions of the above (later outputs may refer
+  to earlier ones by name);
+* ``source`` -- the paper and equation numbers.
+
+From that single source the model gives LaTeX (:meth:`FixedPointModel.latex`), numpy functions of
+the residual, of its Jacobian (differentiated by sympy, traces by the chain rule) and of the
+outputs, and the same functions in mpmath for any precision.
+
+:func:`solve` is a vectorized damped Newton method over a whole broadcast parameter grid: every
+point starts from the model's ``initial_guess`` (chosen by each model so that Newton converges to
+the physical branch), steps are halved until the residual decreases (Armijo) and projected onto the
+domain of the unknowns, and each point's convergence is recorded. A point that did not converge or
+landed on a non-physical branch (``admissible`` false) is reported -- by a :class:`ConvergenceError`,
+or masked with ``errors="mask"`` -- and never returned as a number. Points where the theory itself
+diverges (e.g. ridgeless regression at the interpolation threshold) are handled by the model's
+``singular`` rule, which sets the outputs there to their exact values (``inf``).
+
+``solve(..., precision=P)`` re-solves each point by Newton's method in mpmath at ``P`` digits,
+started from the double-precision solution, and raises ``ValueError`` (like ``mpmath.findroot``)
+when it cannot verify the root.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from .._validation import as_output
+
+__all__ = ["Trace", "FixedPointModel", "Solution", "ConvergenceError", "solve", "DEFAULT_TOL"]
+
+DEFAULT_TOL = 1e-13
+
+
+class ConvergenceError(ValueError):
+    """The fixed-point solver could not verify a solution at some parameter points.
+
+    Attributes:
+        report: list of dicts, one per failed point (parameters, iterations, residual, reason).
+    """
+
+    def __init__(self, message: str, report: list[dict] | None = None):
+        super().__init__(message)
+        self.report = report or []
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A spectral sum ``symbol = sum_i summand`` over the components of a spectrum.
+
+    Args:
+        symbol: the sympy symbol standing for the sum in equations and outputs.
+        summand: an expression of the component symbols, unknowns and parameters.
+        description: what the sum is, for documentation.
+    """
+
+    symbol: sp.Symbol
+    summand: sp.Expr
+    description: str = ""
+
+
+def _key(sym) -> str:
+    return sym.name
+
+
+@dataclass(frozen=True)
+class FixedPointModel:
+    """A set of fixed-point equations and the risk they determine. See the module docstring.
+
+    Args:
+        name: short model name (``"ridge"``).
+        parameters: scalar parameter symbols, in call order.
+        unknowns: unknown symbols.
+        equations: residual expressions, as many as unknowns.
+        outputs: ordered mapping from output name to expression; an expression may use the symbol
+            of an earlier output's name.
+        source: paper, arXiv id and equation numbers.
+        components: symbols of the per-component arrays of a spectrum (e.g. eigenvalues, weights).
+        traces: spectral sums used in equations/outputs.
+        lower_bounds: lower bound of each unknown (the domain; iterates are projected onto it).
+        initial_guess: ``f(**params) -> tuple of arrays`` (one per unknown); params are broadcast
+            float arrays, plus ``spectrum`` (dict of component arrays) for models with traces.
+        admissible: ``f(params, unknowns, traces) -> bool array``: the physical branch.
+        singular: ``f(params, spectrum) -> (mask, {output_or_unknown: value})`` for points where the
+            theory diverges; their values are set exactly instead of solved.
+        symbols_doc: a one-line meaning of every symbol, for the docs.
+    """
+
+    name: str
+    parameters: tuple
+    unknowns: tuple
+    equations: tuple
+    outputs: Mapping[str, sp.Expr]
+    source: str
+    components: tuple = ()
+    traces: tuple = ()
+    lower_bounds: tuple | None = None
+    initial_guess: Callable | None = None
+    admissible: Callable | None = None
+    singular: Callable | None = None
+    symbols_doc: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if len(self.equations) != len(self.unknowns):
+            raise ValueError(f"{self.name}: {len(self.equations)} equations for "
+                             f"{len(self.unknowns)} unknowns")
+
+    # ------------------------------------------------------------------ symbolic views
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(map(_key, self.parameters))
+
+    @property
+    def unknown_names(self) -> tuple[str, ...]:
+        return tuple(map(_key, self.unknowns))
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(self.outputs)
+
+    def expanded_outputs(self) -> dict[str, sp.Expr]:
+        """Outputs with references to earlier outputs substituted (expressions of unknowns,
+        parameters and trace symbols only)."""
+        done: dict[str, sp.Expr] = {}
+        subs = {}
+        for name, expr in self.outputs.items():
+            full = sp.sympify(expr).xreplace(subs)
+            done[name] = full
+            subs[sp.Symbol(name)] = full
+        return done
+
+    def latex(self) -> str:
+        """LaTeX of the fixed-point equations, the spectral sums and the outputs (align*)."""
+        lines = []
+        for eq in self.equations:
+            lines.append(sp.latex(eq) + " &= 0")
+        i = sp.Symbol("i")
+        for t in self.traces:
+            summand = t.summand.xreplace({c: sp.Symbol(f"{sp.latex(c)}_{{i}}") for c in self.components})
+            lines.append(f"{sp.latex(t.symbol)} &= \\sum_{{{sp.latex(i)}}} {sp.latex(summand)}")
+        for name, expr in self.outputs.items():
+            lines.append(f"{_latex_name(name)} &= {sp.latex(expr)}")
+        return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
+
+    # ------------------------------------------------------------------ compilation
+    def compiled(self, backend: str = "numpy") -> "_Compiled":
+        """The numpy (``"numpy"``) or mpmath (``"mpmath"``) functions of this model (cached)."""
+        return _compile(self, backend)
+
+
+_LATEX_NAMES = {"risk": "R", "bias": "B", "variance": "V", "risk_total": "R_{\\mathrm{tot}}"}
+
+
+def _latex_name(name: str) -> str:
+    if name in _LATEX_NAMES:
+        return _LATEX_NAMES[name]
+    return sp.latex(sp.Symbol(name))
+
+
+# ---------------------------------------------------------------------- compiled functions
+@dataclass(frozen=True)
+class _Compiled:
+    model: FixedPointModel
+    backend: str
+    residual: tuple          # per equation: f(*unknowns, *params, *traces)
+    jac_direct: tuple        # [i][j]: dF_i/du_j at fixed traces
+    jac_trace: tuple         # [i][t]: dF_i/dT_t
+    trace_f: tuple           # per trace: f(*unknowns, *params, *components)
+    trace_grad: tuple        # [t][j]: d summand_t / du_j
+    outputs: dict            # name -> f(*unknowns, *params, *traces)
+
+
+_CACHE: dict = {}
+
+
+def _compile(model: FixedPointModel, backend: str) -> _Compiled:
+    # Compiled functions are a pure function of the (immutable) model; cached by identity.
+    key = (id(model), backend)
+    hit = _CACHE.get(key)
+    if hit is not None and hit.model is model:
+        return hit
+    modules = "numpy" if backend == "numpy" else "mpmath"
+    tsyms = tuple(t.symbol for t in model.traces)
+    args = tuple(model.unknowns) + tuple(model.parameters) + tsyms
+    targs = tuple(model.unknowns) + tuple(model.parameters) + tuple(model.components)
+
+    def lam(expr, a=args):
+        return sp.lambdify(a, expr, modules=modules, cse=True)
+
+    residual = tuple(lam(e) for e in model.equations)
+    jac_direct = tuple(tuple(lam(sp.diff(e, u)) for u in model.unknowns) for e in model.equations)
+    jac_trace = tuple(tuple(lam(sp.diff(e, t)) for t in tsyms) for e in model.equations)
+    trace_f = tuple(lam(t.summand, targs) for t in model.traces)
+    trace_grad = tuple(tuple(lam(sp.diff(t.summand, u), targs) for u in model.unknowns)
+                       for t in model.traces)
+    outputs = {k: lam(v) for k, v in model.expanded_outputs().items()}
+    out = _Compiled(model, backend, residual, jac_direct, jac_trace, trace_f, trace_grad, outputs)
+    _CACHE[key] = out
+    return out
+
+
+def _as_array(value, shape):
+    return np.broadcast_to(np.asarray(value, dtype=float), shape)
+
+
+# ---------------------------------------------------------------------- the solution object
+@dataclass(frozen=True)
+class Solution:
+    """The solved model on a parameter grid.
+
+    Attributes are the parameters, unknowns and outputs by name (``sol.risk``, ``sol.kappa``,
+    ``sol.gamma``), all broadcast to ``shape``; 0-d results are returned as Python floats (or mpmath
+    numbers at high precision). ``converged`` is true where the point was solved (or is an exact
+    singular point); with ``errors="mask"`` the other points are masked in the outputs.
+
+    Attributes:
+        model: the model's name.
+        shape: the broadcast shape of the parameter grid.
+        params, unknowns, outputs: dicts of arrays.
+        converged: boolean array; iterations: Newton iterations per point.
+        precision: ``None`` for double precision, else the mpmath digits used.
+        source: the model's source, for metadata.
+    """
+
+    model: str
+    shape: tuple
+    params: dict
+    unknowns: dict
+    outputs: dict
+    converged: np.ndarray
+    iterations: np.ndarray
+    precision: int | None = None
+    tol: float = DEFAULT_TOL
+    source: str = ""
+
+    def __getattr__(self, name):
+        for group in ("outputs", "unknowns", "params"):
+            d = object.__getattribute__(self, group)
+            if name in d:
+                v = d[name]
+                return as_output(v)
+        raise AttributeError(name)
+
+    def __getitem__(self, name):
+        return self.__getattr__(name)
+
+    def records(self, include_unknowns: bool = True) -> list[dict]:
+        """Flat dicts, one per grid point (C order): parameters, unknowns, outputs."""
+        groups = [self.params] + ([self.unknowns] if include_unknowns else []) + [self.outputs]
+        flat = {k: np.broadcast_to(np.asarray(v, dtype=object if self.precision else float), self.shape).ravel()
+                for g in groups for k, v in g.items() if np.ndim(v) or True}
+        n = int(np.prod(self.shape)) if self.shape else 1
+        out = []
+        for i in range(n):
+            rec = {}
+            for k, v in flat.items():
+                x = v[i]
+                rec[k] = float(x) if self.precision is None else x
+            out.append(rec)
+        return out
+
+
+# ---------------------------------------------------------------------- the numpy solver
+def _traces_numpy(comp: _Compiled, x: np.ndarray, p: list, spectrum: list):
+    """Trace values (P, T) and their gradients (P, T, m) at unknowns x (P, m)."""
+    P, m = x.shape
+    T = len(comp.trace_f)
+    vals = np.empty((P, T))
+    grads = np.empty((P, T, m))
+    if T == 0:
+        return vals, grads
+    ucols = [x[:, j:j + 1] for j in range(m)]
+    pcols = [pi[:, None] for pi in p]
+    targs = ucols + pcols + [c[None, :] for c in spectrum]
+    for t in range(T):
+        vals[:, t] = np.sum(np.broadcast_to(comp.trace_f[t](*targs), (P, spectrum[0].size)), axis=1)
+        for j in range(m):
+            g = comp.trace_grad[t][j](*targs)
+            grads[:, t, j] = np.sum(np.broadcast_to(g, (P, spectrum[0].size)), axis=1)
+    return vals, grads
+
+
+def _eval_many(funcs, P, args):
+    return np.stack([np.broadcast_to(np.asarray(f(*args), dtype=float), (P,)) for f in funcs], axis=-1) \
+        if funcs else np.empty((P, 0))
+
+
+def _residual_and_jacobian(comp: _Compiled, x, p, spectrum, want_jac=True):
+    P, m = x.shape
+    tv, tg = _traces_numpy(comp, x, p, spectrum)
+    args = [x[:, j] for j in range(m)] + list(p) + [tv[:, t] for t in range(tv.shape[1])]
+    with np.errstate(all="ignore"):
+        F = _eval_many(comp.residual, P, args)
+        if not want_jac:
+            return F, None, tv
+        J = np.stack([_eval_many(row, P, args) for row in comp.jac_direct], axis=1)
+        if tv.shape[1]:
+            dFdT = np.stack([_eval_many(row, P, args) for row in comp.jac_trace], axis=1)  # (P, m, T)
+            J = J + np.einsum("pit,ptj->pij", dFdT, tg)
+    return F, J, tv
+
+
+def _newton_step(F, J):
+    """Solve J dx = -F for each point; points with a singular Jacobian get NaN steps."""
+    P, m = F.shape
+    if m == 1:
+        with np.errstate(all="ignore"):
+            return -F / J[:, :, 0]
+    dx = np.full_like(F, np.nan)
+    ok = np.isfinite(J).all(axis=(1, 2)) & np.isfinite(F).all(axis=1)
+    with np.errstate(all="ignore"):
+        cond = np.full(P, np.inf)
+        if ok.any():
+            cond[ok] = np.linalg.cond(J[ok])
+    good = ok & (cond < 1e14)
+    if good.any():
+        dx[good] = np.linalg.solve(J[good], -F[good][..., None])[..., 0]
+    return dx
+
+
+def _norm(F):
+    return np.sqrt(np.sum(F * F, axis=-1))
+
+
+def _newton(comp, x0, p, spectrum, lower, tol, max_iter):
+    """Vectorized damped Newton. Returns x, converged mask, iteration counts, final residual."""
+    P, m = x0.shape
+    x = x0.copy()
+    scale = np.abs(x0) + 1e-300
+    converged = np.zeros(P, dtype=bool)
+    failed = np.zeros(P, dtype=bool)
+    iters = np.zeros(P, dtype=int)
+    F, J, _ = _residual_and_jacobian(comp, x, p, spectrum)
+    for _ in range(max_iter):
+        active = ~(converged | failed)
+        if not active.any():
+            break
+        idx = np.nonzero(active)[0]
+        xa, Fa, Ja = x[idx], F[idx], J[idx]
+        pa = [pi[idx] for pi in p]
+        dx = _newton_step(Fa, Ja)
+        bad = ~np.isfinite(dx).all(axis=1)
+        failed[idx[bad]] = True
+        keep = ~bad
+        idx, xa, Fa, dx = idx[keep], xa[keep], Fa[keep], dx[keep]
+        pa = [pi[keep] for pi in pa]
+        if idx.size == 0:
+            continue
+        f0 = _norm(Fa)
+        t = np.ones(idx.size)
+        xn = np.empty_like(xa)
+        Fn = np.empty_like(Fa)
+        Jn = np.empty((idx.size, m, m))
+        pending = np.ones(idx.size, dtype=bool)
+        for _halving in range(40):
+            pi_ = np.nonzero(pending)[0]
+            trial = xa[pi_] + t[pi_, None] * dx[pi_]
+            if lower is not None:
+                trial = np.maximum(trial, lower)
+            Ft, Jt, _ = _residual_and_jacobian(comp, trial, [q[pi_] for q in pa], spectrum)
+            ft = _norm(Ft)
+            acc = np.isfinite(ft) & np.isfinite(Jt).all(axis=(1, 2)) & \
+                (ft <= (1 - 1e-4 * t[pi_]) * f0[pi_] + 1e-300)
+            # a step that does not move the point (already at the root to machine precision) is accepted
+            acc |= np.isfinite(ft) & (np.abs(trial - xa[pi_]) <= 4 * np.finfo(float).eps * np.abs(xa[pi_])).all(axis=1)
+            sel = pi_[acc]
+            xn[sel], Fn[sel], Jn[sel] = trial[acc], Ft[acc], Jt[acc]
+            pending[sel] = False
+            t[pi_[~acc]] *= 0.5
+            if not pending.any():
+                break
+        stalled = idx[pending]
+        failed[stalled] = True
+        ok = ~pending
+        idx_ok = idx[ok]
+        step = np.abs(xn[ok] - xa[ok])
+        x[idx_ok], F[idx_ok], J[idx_ok] = xn[ok], Fn[ok], Jn[ok]
+        iters[idx] += 1
+        small = (step <= tol * (np.abs(xn[ok]) + scale[idx_ok])).all(axis=1)
+        converged[idx_ok[small]] = True
+    # a final sanity check on the residual: a tiny step must come with a small residual
+    fscale = np.sqrt(np.finfo(float).eps)
+    resid = _norm(F)
+    converged &= np.isfinite(resid) & (resid <= fscale * (1 + _norm(scale)))
+    return x, converged, iters, resid
+
+
+def _broadcast_params(model: FixedPointModel, params: Mapping):
+    missing = [k for k in model.parameter_names if k not in params]
+    if missing:
+        raise ValueError(f"{model.name}: missing parameter(s) {', '.join(missing)}")
+    extra = [k for k in params if k not in model.parameter_names]
+    if extra:
+        raise ValueError(f"{model.name}: unknown parameter(s) {', '.join(extra)}; "
+                         f"expected {', '.join(model.parameter_names)}")
+    arrays = [np.asarray(params[k], dtype=float) for k in model.parameter_names]
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        raise ValueError(f"{model.name}: parameter shapes do not broadcast: " +
+                         ", ".join(f"{k}{a.shape}" for k, a in zip(model.parameter_names, arrays))) from None
+    return shape, {k: np.broadcast_to(a, shape) for k, a in zip(model.parameter_names, arrays)}
+
+
+def _describe(model, flatp, i):
+    return ", ".join(f"{k}={flatp[k][i]:.6g}" for k in model.parameter_names)
+
+
+def solve(model: FixedPointModel, params: Mapping, *, spectrum: Mapping | None = None,
+          tol: float = DEFAULT_TOL, max_iter: int = 200, errors: str = "raise",
+          precision: int | None = None) -> Solution:
+    """Solve ``model`` on the broadcast grid of ``params``.
+
+    Args:
+        model: the fixed-point model.
+        params: parameter name -> scalar or array; all are broadcast together (a whole grid in one
+            call). Validation of ranges is the model module's job; this function assumes valid input.
+        spectrum: component name -> 1-d array, for models with traces.
+        tol: relative step tolerance of Newton's method (double precision path).
+        max_iter: Newton iterations at most.
+        errors: ``"raise"`` (default): raise :class:`ConvergenceError` listing the points that did
+            not converge or reached a non-physical branch; ``"mask"``: return masked arrays there.
+        precision: if given, re-solve every point in mpmath at this many significant digits; the
+            outputs are then mpmath numbers (object arrays).
+
+    Returns:
+        A :class:`Solution`.
+    """
+    if errors not in ("raise", "mask"):
+        raise ValueError(f"errors must be 'raise' or 'mask', got {errors!r}")
+    shape, bp = _broadcast_params(model, params)
+    P = int(np.prod(shape)) if shape else 1
+    flatp = {k: np.ascontiguousarray(v).reshape(P) for k, v in bp.items()}
+    plist = [flatp[k] for k in model.parameter_names]
+    comp_syms = [c.name for c in model.components]
+    if model.components:
+        if spectrum is None:
+            raise ValueError(f"{model.name}: needs a spectrum with {', '.join(comp_syms)}")
+        spec = [np.asarray(spectrum[k], dtype=float) for k in comp_syms]
+    else:
+        spec = []
+    m = len(model.unknowns)
+    comp = model.compiled("numpy")
+
+    sing = np.zeros(P, dtype=bool)
+    sing_values: dict = {}
+    if model.singular is not None:
+        sing, sing_values = model.singular(flatp, dict(zip(comp_syms, spec)))
+        sing = np.broadcast_to(np.asarray(sing, dtype=bool), (P,)).copy()
+
+    x = np.zeros((P, m))
+    conv = sing.copy()
+    iters = np.zeros(P, dtype=int)
+    resid = np.zeros(P)
+    todo = np.nonzero(~sing)[0]
+    if todo.size:
+        sub = {k: v[todo] for k, v in flatp.items()}
+        if model.components:
+            guess = model.initial_guess(spectrum=dict(zip(comp_syms, spec)), **sub)
+        else:
+            guess = model.initial_guess(**sub)
+        x0 = np.stack([np.broadcast_to(np.asarray(g, dtype=float), (todo.size,)) for g in guess], axis=1)
+        lower = None if model.lower_bounds is None else np.array(
+            [(-np.inf if b is None else b) for b in model.lower_bounds], dtype=float)
+        xs, cs, its, rs = _newton(comp, x0, [q[todo] for q in plist], spec, lower, tol, max_iter)
+        x[todo], conv[todo], iters[todo], resid[todo] = xs, cs, its, rs
+
+    # traces and outputs at the solution
+    tv, _ = _traces_numpy(comp, x, plist, spec)
+    args = [x[:, j] for j in range(m)] + plist + [tv[:, t] for t in range(tv.shape[1])]
+    with np.errstate(all="ignore"):
+        outs = {k: np.broadcast_to(np.asarray(f(*args), dtype=float), (P,)).copy()
+                for k, f in comp.outputs.items()}
+    unknowns = {k: x[:, j].copy() for j, k in enumerate(model.unknown_names)}
+    wrong_branch = np.zeros(P, dtype=bool)
+    if model.admissible is not None:
+        adm = np.broadcast_to(np.asarray(model.admissible(
+            flatp, unknowns, {t.symbol.name: tv[:, i] for i, t in enumerate(model.traces)}),
+            dtype=bool), (P,))
+        wrong_branch = conv & ~sing & ~adm
+        conv &= ~wrong_branch | sing
+    for k, v in sing_values.items():
+        target = outs if k in outs else unknowns
+        if k in target:
+            target[k][sing] = np.broadcast_to(np.asarray(v, dtype=float), (P,))[sing]
+    nan_bug = conv & ~np.all([np.isfinite(v) | np.isinf(v) for v in outs.values()], axis=0) \
+        if outs else np.zeros(P, bool)
+    if nan_bug.any():
+        i = int(np.nonzero(nan_bug)[0][0])
+        raise ConvergenceError(f"{model.name}: an output is NaN at a solved point "
+                               f"({_describe(model, flatp, i)}); this is a bug, please report it")
+
+    if not conv.all():
+        bad = np.nonzero(~conv)[0]
+        report = [{**{k: float(flatp[k][i]) for k in model.parameter_names},
+                   "iterations": int(iters[i]), "residual": float(resid[i]),
+                   "reason": "non-physical branch" if wrong_branch[i] else "did not converge"}
+                  for i in bad]
+        if errors == "raise":
+            ex = report[0]
+            raise ConvergenceError(
+                f"{model.name}: the fixed point was not found at {bad.size} of {P} parameter points "
+                f"(first: {_describe(model, flatp, bad[0])}: {ex['reason']} after {ex['iterations']} "
+                f"iterations, residual {ex['residual']:.3g}); use errors='mask' to get the others",
+                report)
+
+    if precision is not None:
+        mp_unk, mp_out = _solve_mp_points(model, flatp, spec, x, conv, sing, sing_values, precision)
+        unknowns, outs = mp_unk, mp_out
+
+    def shaped(d, masked):
+        res = {}
+        for k, v in d.items():
+            arr = np.asarray(v).reshape(shape)
+            if masked and not conv.all():
+                arr = np.ma.masked_array(arr, mask=~conv.reshape(shape))
+            res[k] = arr
+        return res
+
+    return Solution(model=model.name, shape=shape,
+                    params={k: np.asarray(v).reshape(shape) for k, v in flatp.items()},
+                    unknowns=shaped(unknowns, True), outputs=shaped(outs, True),
+                    converged=conv.reshape(shape), iterations=iters.reshape(shape),
+                    precision=precision, tol=tol, source=model.source)
+
+
+# ---------------------------------------------------------------------- the mpmath path
+def _solve_mp_points(model, flatp, spec, x, conv, sing, sing_values, precision):
+    P, m = x.shape
+    unk = {k: np.empty(P, dtype=object) for k in model.unknown_names}
+    outs = {k: np.empty(P, dtype=object) for k in model.outputs}
+    for i in range(P):
+        if not conv[i]:
+            for d in (unk, outs):
+                for k in d:
+                    d[k][i] = mpmath.mpf("nan")  # masked below by the caller; never exposed
+            continue
+        point = {k: flatp[k][i] for k in model.parameter_names}
+        if sing[i]:
+            u = {k: mpmath.mpf(float(x[i, j])) for j, k in enumerate(model.unknown_names)}
+            vals = {}
+            for k in model.outputs:
+                vals[k] = mpmath.mpf(float(np.broadcast_to(sing_values[k], (P,))[i])) \
+                    if k in sing_values else None
+            for k, v in sing_values.items():
+                if k in u:
+                    u[k] = mpmath.mpf(float(np.broadcast_to(v, (P,))[i]))
+            missing = [k for k, v in vals.items() if v is None]
+            if missing:
+                with mpmath.workdps(precision):
+                    extra = solve_mp(model, point, x[i], spectrum=spec, precision=precision, solved=u)
+                for k in missing:
+                    vals[k] = extra[1][k]
+        else:
+            u, vals = solve_mp(model, point, x[i], spectrum=spec, precision=precision)
+        for k in model.unknown_names:
+            unk[k][i] = u[k]
+        for k in model.outputs:
+            outs[k][i] = vals[k]
+    return unk, outs
+
+
+def solve_mp(model: FixedPointModel, point: Mapping, x0: Sequence, *, spectrum=(), precision: int = 30,
+             max_iter: int = 100, solved: Mapping | None = None):
+    """Newton's method for one point in mpmath at ``precision`` digits.
+
+    Args:
+        model: the model.
+        point: parameter name -> value (floats or mpmath numbers; floats are taken exactly).
+        x0: a starting point (the double-precision solution).
+        spectrum: component arrays (in the model's component order).
+        precision: significant digits of the result.
+        solved: skip Newton and evaluate outputs at these unknowns (for singular points).
+
+    Returns:
+        (unknowns, outputs): dicts of mpmath numbers.
+
+    Raises:
+        ValueError: if the root cannot be verified to ``precision`` digits.
+    """
+    comp = model.compiled("mpmath")
+    m = len(model.unknowns)
+    with mpmath.workdps(precision + 15):
+        p = [mpmath.mpf(point[k]) if not isinstance(point[k], mpmath.mpf) else point[k]
+             for k in model.parameter_names]
+        spec = [[mpmath.mpf(float(v)) for v in arr] for arr in spectrum]
+
+        def traces(x):
+            vals, grads = [], []
+            for t in range(len(comp.trace_f)):
+                s = mpmath.mpf(0)
+                g = [mpmath.mpf(0)] * m
+                for comps in zip(*spec):
+                    a = list(x) + p + list(comps)
+                    s += comp.trace_f[t](*a)
+                    for j in range(m):
+                        g[j] += comp.trace_grad[t][j](*a)
+                vals.append(s)
+                grads.append(g)
+            return vals, grads
+
+        def FJ(x):
+            tv, tg = traces(x)
+            a = list(x) + p + tv
+            F = mpmath.matrix([f(*a) for f in comp.residual])
+            J = mpmath.matrix(m, m)
+            for i in range(m):
+                for j in range(m):
+                    J[i, j] = comp.jac_direct[i][j](*a) + sum(
+                        (comp.jac_trace[i][t](*a) * tg[t][j] for t in range(len(tv))), mpmath.mpf(0))
+            return F, J, tv
+
+        if solved is not None:
+            x = [mpmath.mpf(solved[k]) for k in model.unknown_names]
+        else:
+            x = [mpmath.mpf(float(v)) for v in x0]
+            lower = model.lower_bounds
+            scale = [abs(v) + mpmath.mpf(10) ** (-precision - 10) for v in x]
+            eps = mpmath.mpf(10) ** (-precision - 5)
+            ok = False
+            for _ in range(max_iter):
+                F, J, _tv = FJ(x)
+                try:
+                    dx = mpmath.lu_solve(J, -F)
+                except ZeroDivisionError:
+                    break
+                xn = [x[j] + dx[j] for j in range(m)]
+                if lower is not None:
+                    xn = [max(v, lower[j]) if lower[j] is not None else v for j, v in enumerate(xn)]
+                step = max(abs(xn[j] - x[j]) / (abs(xn[j]) + scale[j]) for j in range(m))
+                x = xn
+                if step <= eps:
+                    ok = True
+                    break
+            F, _J, _tv = FJ(x)
+            res = mpmath.norm(F)
+            if not ok or res > mpmath.mpf(10) ** (-precision) * (1 + mpmath.norm(mpmath.matrix(scale))):
+                raise ValueError(f"{model.name}: could not verify the fixed point to {precision} digits "
+                                 f"at {point} (residual {mpmath.nstr(res, 5)})")
+        tv, _ = traces(x)
+        a = list(x) + p + tv
+        outs = {k: f(*a) for k, f in comp.outputs.items()}
+        unk = dict(zip(model.unknown_names, x))
+    with mpmath.workdps(precision):
+        return ({k: +v for k, v in unk.items()},
+                {k: (+v if isinstance(v, mpmath.mpf) else v) for k, v in outs.items()})

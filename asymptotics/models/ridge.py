@@ -1,0 +1,375 @@
+"""Ridge regression in high dimension: isotropic and general-spectrum Gaussian designs.
+
+Setting (Hastie, Montanari, Rosset & Tibshirani 2019, "Surprises in high-dimensional ridgeless
+least squares interpolation", arXiv 1903.08560): ``n`` samples ``x_i ~ N(0, Sigma)`` in ``d``
+dimensions, ``y_i = <x_i, beta> + eps_i`` with ``Var eps_i = sigma2``, and the ridge estimator
+
+    b_hat = argmin_b (1/n) ||y - X b||^2 + lam ||b||^2 = (X^T X / n + lam I)^{-1} X^T y / n,
+
+at ``lam = 0`` the minimum-norm least-squares solution (the ``lam -> 0+`` limit). The **risk** is the
+excess risk ``E_x (x^T (b_hat - beta))^2 = (b_hat - beta)^T Sigma (b_hat - beta)`` (no label noise
+of the test point), in the proportional limit ``n, d -> oo``; ``risk_total = risk + sigma2``.
+
+Names (used by every function here and by the command line):
+
+* ``gamma = d / n`` -- the aspect ratio (isotropic case, ``Sigma = I_d``);
+* ``lam`` -- the ridge penalty, normalized as above (penalty on the *average* squared loss);
+* ``r2 = ||beta||^2`` -- the signal strength; ``sigma2`` -- the noise variance;
+* ``eigs`` -- eigenvalues ``s_i`` of ``Sigma``; ``beta2`` -- ``<beta, v_i>^2``, the squared
+  coefficients of ``beta`` along the eigenvectors (so the signal energy is ``sum_i s_i beta2_i``);
+* ``kappa`` -- the effective regularization, the unique positive (largest) root of the
+  deterministic-equivalent equation (Hastie et al. 2019, Thm 11 in their notation; Bach 2023,
+  eq. (8); Cheng & Montanari 2022, eq. (11))::
+
+      kappa - lam = (kappa / n) * sum_i s_i / (s_i + kappa);
+
+* ``df1 = sum_i s_i/(s_i+kappa)``, ``df2 = sum_i s_i^2/(s_i+kappa)^2`` -- degrees of freedom;
+* ``bias = kappa^2 sum_i beta2_i s_i/(s_i+kappa)^2 / (1 - df2/n)`` and
+  ``variance = sigma2 (df2/n) / (1 - df2/n)``.
+
+In the isotropic case (``s_i = 1``, ``sum_i beta2_i = r2``) the equation reads
+``kappa - lam = gamma kappa / (1 + kappa)`` and ``df2/n = gamma/(1+kappa)^2``. The generic solver of
+:mod:`asymptotics.engine` solves it; the hand-written Marchenko–Pastur formula
+(:func:`mp_closed_form`, Hastie et al. 2019, Thm 2 / Cor. 5:
+``B = r2 lam^2 m'(-lam)``, ``V = sigma2 gamma (m(-lam) - lam m'(-lam))`` with ``m`` the Stieltjes
+transform of the Marchenko–Pastur law) is the independent witness the tests hold it to.
+
+At ``lam = 0``: for ``gamma < 1`` the risk is ``sigma2 gamma / (1 - gamma)``, for ``gamma > 1``
+it is ``r2 (1 - 1/gamma) + sigma2 / (gamma - 1)`` (Hastie et al. 2019, Thm 1), and at ``gamma = 1``
+it is ``inf`` (the interpolation peak), returned as ``inf``, never as a large finite number.
+
+Examples:
+    >>> sol = risk(gamma=0.5, lam=0.0, r2=1.0, sigma2=1.0)
+    >>> round(sol.risk, 12), round(sol.risk_total, 12)
+    (1.0, 2.0)
+    >>> risk(gamma=1.0, lam=0.0).risk
+    inf
+    >>> float(risk(gamma=2.0, lam=0.0, r2=1.0, sigma2=0.5).risk)
+    1.0
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from .._validation import as_output, check_array_1d, check_int, check_real, check_same_length
+from ..engine.fixedpoint import FixedPointModel, Solution, Trace, solve, DEFAULT_TOL
+
+__all__ = [
+    "RIDGE", "RIDGE_SPECTRUM", "risk", "spectrum_risk", "mp_closed_form", "ridgeless_risk",
+    "optimal_lam", "optimal_risk", "power_law", "spiked", "marchenko_pastur",
+]
+
+SOURCE_ISO = ("Hastie, Montanari, Rosset & Tibshirani 2019, arXiv 1903.08560, Thm 1, Thm 2/Cor. 5 "
+              "(isotropic design); written as the deterministic equivalent of Bach 2023, eq. (8)")
+SOURCE_SPECTRUM = ("Hastie, Montanari, Rosset & Tibshirani 2019, arXiv 1903.08560, Thm 11; Bach 2023 "
+                   "'High-dimensional analysis of double descent for linear regression with random "
+                   "projections', eqs. (8)-(10); Cheng & Montanari 2022, arXiv 2210.08571, eq. (11)")
+
+gamma, lam, r2, sigma2, kappa, n = sp.symbols("gamma lam r2 sigma2 kappa n", nonnegative=True)
+s, b = sp.symbols("s beta2", nonnegative=True)
+df1, df2, bsum = sp.symbols("df1 df2 bias_sum", nonnegative=True)
+_df2n = sp.Symbol("df2_over_n")
+
+_SYMBOLS_DOC = {
+    "gamma": "aspect ratio d/n", "lam": "ridge penalty on the average squared loss",
+    "r2": "signal strength ||beta||^2", "sigma2": "noise variance",
+    "kappa": "effective regularization", "n": "number of samples",
+    "s": "eigenvalue of the covariance", "beta2": "squared coefficient of beta along its eigenvector",
+}
+
+
+def _iso_singular(p, spectrum):
+    mask = (p["lam"] == 0) & (p["gamma"] == 1)
+    return mask, {"kappa": 0.0, "df1_over_n": 1.0, "df2_over_n": 1.0, "bias": 0.0,
+                  "variance": np.inf, "risk": np.inf, "risk_total": np.inf}
+
+
+def _admissible(p, u, t, df2_over_n):
+    # the physical (Stieltjes) branch: kappa >= lam >= 0 and 1 - df2/n > 0
+    return (u["kappa"] >= p["lam"] * (1 - 1e-12)) & (df2_over_n < 1)
+
+
+RIDGE = FixedPointModel(
+    name="ridge",
+    parameters=(gamma, lam, r2, sigma2),
+    unknowns=(kappa,),
+    equations=(kappa - lam - gamma * kappa / (1 + kappa),),
+    outputs={
+        "df1_over_n": gamma / (1 + kappa),
+        "df2_over_n": gamma / (1 + kappa) ** 2,
+        "bias": r2 * kappa ** 2 / (1 + kappa) ** 2 / (1 - _df2n),
+        "variance": sigma2 * _df2n / (1 - _df2n),
+        "risk": sp.Symbol("bias") + sp.Symbol("variance"),
+        "risk_total": sp.Symbol("risk") + sigma2,
+    },
+    source=SOURCE_ISO,
+    lower_bounds=(0.0,),
+    # kappa < lam + gamma, and the residual is convex increasing above its largest root, so Newton
+    # started at this upper bound decreases monotonically to the physical root.
+    initial_guess=lambda gamma, lam, r2, sigma2: (lam + gamma,),
+    admissible=lambda p, u, t: _admissible(p, u, t, p["gamma"] / (1 + u["kappa"]) ** 2),
+    singular=_iso_singular,
+    symbols_doc=_SYMBOLS_DOC,
+)
+
+
+def _spec_singular(p, spectrum):
+    rank = np.count_nonzero(spectrum["s"] > 0)
+    mask = (p["lam"] == 0) & (p["n"] == rank)
+    return mask, {"kappa": 0.0, "df1": float(rank), "df2": float(rank), "bias": 0.0,
+                  "variance": np.inf, "risk": np.inf, "risk_total": np.inf}
+
+
+RIDGE_SPECTRUM = FixedPointModel(
+    name="ridge-spectrum",
+    parameters=(n, lam, sigma2),
+    unknowns=(kappa,),
+    equations=(kappa - lam - kappa * df1 / n,),
+    traces=(Trace(df1, s / (s + kappa), "first degrees of freedom"),
+            Trace(df2, s ** 2 / (s + kappa) ** 2, "second degrees of freedom"),
+            Trace(bsum, b * s / (s + kappa) ** 2, "signal left by the shrinkage")),
+    components=(s, b),
+    outputs={
+        "df1": df1,
+        "df2": df2,
+        "bias": kappa ** 2 * bsum / (1 - df2 / n),
+        "variance": sigma2 * (df2 / n) / (1 - df2 / n),
+        "risk": sp.Symbol("bias") + sp.Symbol("variance"),
+        "risk_total": sp.Symbol("risk") + sigma2,
+    },
+    source=SOURCE_SPECTRUM,
+    lower_bounds=(0.0,),
+    # kappa <= lam + tr(Sigma)/n; Newton from this upper bound converges monotonically (convexity)
+    initial_guess=lambda n, lam, sigma2, spectrum: (lam + np.sum(spectrum["s"]) / n,),
+    admissible=lambda p, u, t: _admissible(p, u, t, t["df2"] / p["n"]),
+    singular=_spec_singular,
+    symbols_doc=_SYMBOLS_DOC,
+)
+
+
+def risk(gamma, lam=0.0, r2=1.0, sigma2=1.0, *, precision: int | None = None,
+         tol: float = DEFAULT_TOL, errors: str = "raise") -> Solution:
+    """Asymptotic risk of ridge regression with isotropic Gaussian design.
+
+    Broadcasts over its array arguments like a numpy ufunc: a whole grid is solved in one call.
+
+    Args:
+        gamma: ``d/n`` > 0.
+        lam: ridge penalty >= 0 (``0`` gives the minimum-norm interpolator for ``gamma > 1``).
+        r2: ``||beta||^2`` >= 0.
+        sigma2: noise variance >= 0.
+        precision: if given, re-solve each point in mpmath at this many digits.
+        tol: Newton step tolerance (double precision).
+        errors: ``"raise"`` or ``"mask"`` for points that could not be solved (see
+            :func:`asymptotics.engine.solve`).
+
+    Returns:
+        A :class:`~asymptotics.engine.fixedpoint.Solution` with outputs ``risk`` (excess risk),
+        ``bias``, ``variance``, ``risk_total`` (= risk + sigma2), ``df1_over_n``, ``df2_over_n`` and
+        unknown ``kappa``. ``risk = inf`` at ``gamma = 1, lam = 0``.
+
+    Raises:
+        ValueError: for parameters out of range.
+
+    Examples:
+        >>> sol = risk(gamma=[0.5, 2.0], lam=0.1)
+        >>> sol.risk.round(6)
+        array([0.603567, 1.227707])
+    """
+    p = dict(gamma=check_real("gamma", gamma, low=0.0, low_open=True),
+             lam=check_real("lam", lam, low=0.0),
+             r2=check_real("r2", r2, low=0.0),
+             sigma2=check_real("sigma2", sigma2, low=0.0))
+    return solve(RIDGE, p, precision=precision, tol=tol, errors=errors)
+
+
+def _check_spectrum(eigs, beta2):
+    eigs = check_array_1d("eigs", eigs, low=0.0)
+    beta2 = check_array_1d("beta2", beta2, low=0.0)
+    check_same_length(eigs=eigs, beta2=beta2)
+    if not (eigs > 0).any():
+        raise ValueError("eigs must have at least one positive eigenvalue")
+    keep = eigs > 0  # null directions of Sigma carry no risk and no degrees of freedom
+    return eigs[keep], beta2[keep]
+
+
+def spectrum_risk(eigs, beta2, n, lam=0.0, sigma2=1.0, *, precision: int | None = None,
+                  tol: float = DEFAULT_TOL, errors: str = "raise") -> Solution:
+    """Deterministic-equivalent risk of ridge regression with covariance eigenvalues ``eigs``.
+
+    Args:
+        eigs: 1-d array of covariance eigenvalues (>= 0; zero eigenvalues carry no risk and are
+            dropped).
+        beta2: 1-d array, same length, of ``<beta, v_i>^2`` (>= 0).
+        n: number of samples (> 0; may be an array to sweep the sample size).
+        lam: ridge penalty >= 0.
+        sigma2: noise variance >= 0.
+        precision, tol, errors: as in :func:`risk`.
+
+    Returns:
+        A Solution with ``risk``, ``bias``, ``variance``, ``risk_total``, ``df1``, ``df2`` and
+        ``kappa``. ``risk = inf`` when ``lam = 0`` and ``n`` equals the number of positive eigenvalues.
+
+    Examples:
+        >>> sol = spectrum_risk(eigs=np.ones(200), beta2=np.full(200, 1 / 200), n=400, lam=0.0)
+        >>> round(sol.risk, 12)  # = sigma2 gamma/(1-gamma) at gamma = 1/2
+        1.0
+    """
+    eigs, beta2 = _check_spectrum(eigs, beta2)
+    p = dict(n=check_real("n", n, low=0.0, low_open=True),
+             lam=check_real("lam", lam, low=0.0),
+             sigma2=check_real("sigma2", sigma2, low=0.0))
+    return solve(RIDGE_SPECTRUM, p, spectrum={"s": eigs, "beta2": beta2}, precision=precision,
+                 tol=tol, errors=errors)
+
+
+# ---------------------------------------------------------------------- hand-written witnesses
+def _mp_stieltjes(gamma, lam, sqrt):
+    """m(-lam) of the Marchenko-Pastur law of ratio gamma and dm/dlam (Hastie et al. 2019, eq. (11))."""
+    a = 1 - gamma + lam
+    root = sqrt(a * a + 4 * gamma * lam)
+    m = (root - a) / (2 * gamma * lam)
+    dm_dlam = (((a + 2 * gamma) / root - 1) * 2 * gamma * lam - (root - a) * 2 * gamma) / (2 * gamma * lam) ** 2
+    return m, dm_dlam
+
+
+def mp_closed_form(gamma, lam, r2=1.0, sigma2=1.0, *, precision: int | None = None):
+    """Hastie et al. (2019) Thm 2 / Cor. 5: ``(bias, variance)`` from the Marchenko–Pastur Stieltjes
+    transform ``m``, ``B = r2 lam^2 m'(-lam)``, ``V = sigma2 gamma (m(-lam) - lam m'(-lam))``.
+
+    Valid for ``lam > 0``. An independent, hand-written witness of :func:`risk`; with ``precision``
+    it is evaluated in mpmath at that many digits (scalars only).
+
+    Examples:
+        >>> bias, var = mp_closed_form(2.0, 0.3, 1.3, 0.7)
+        >>> round(bias, 10), round(var, 10)
+        (0.6882352941, 0.3294117647)
+    """
+    gamma = check_real("gamma", gamma, low=0.0, low_open=True)
+    lam = check_real("lam", lam, low=0.0, low_open=True)
+    r2 = check_real("r2", r2, low=0.0)
+    sigma2 = check_real("sigma2", sigma2, low=0.0)
+    if precision is not None:
+        import mpmath
+        with mpmath.workdps(precision + 10):
+            g, l, rr, ss = (mpmath.mpf(float(v)) for v in (gamma, lam, r2, sigma2))
+            m, dm = _mp_stieltjes(g, l, mpmath.sqrt)
+            mprime = -dm  # m'(z) at z = -lam
+            out = (rr * l ** 2 * mprime, ss * g * (m - l * mprime))
+        with mpmath.workdps(precision):
+            return tuple(+v for v in out)
+    m, dm = _mp_stieltjes(gamma, lam, np.sqrt)
+    mprime = -dm
+    bias, var = r2 * lam ** 2 * mprime, sigma2 * gamma * (m - lam * mprime)
+    return as_output(bias), as_output(var)
+
+
+def ridgeless_risk(gamma, r2=1.0, sigma2=1.0):
+    """Hastie et al. (2019), Thm 1: the ``lam -> 0`` risk of the min-norm interpolator.
+
+    ``sigma2 gamma/(1-gamma)`` for ``gamma < 1``; ``r2 (1 - 1/gamma) + sigma2/(gamma - 1)`` for
+    ``gamma > 1``; ``inf`` at ``gamma = 1``.
+
+    Examples:
+        >>> ridgeless_risk([0.5, 1.0, 2.0], r2=1.0, sigma2=1.0)
+        array([1. , inf, 1.5])
+    """
+    g = check_real("gamma", gamma, low=0.0, low_open=True)
+    r2 = check_real("r2", r2, low=0.0)
+    sigma2 = check_real("sigma2", sigma2, low=0.0)
+    g, r2, sigma2 = np.broadcast_arrays(g, r2, sigma2)
+    out = np.full(g.shape, np.inf)
+    lo, hi = g < 1, g > 1
+    out[lo] = sigma2[lo] * g[lo] / (1 - g[lo])
+    out[hi] = r2[hi] * (1 - 1 / g[hi]) + sigma2[hi] / (g[hi] - 1)
+    return as_output(out)
+
+
+def optimal_lam(gamma, r2=1.0, sigma2=1.0):
+    """The risk-minimizing ridge ``lam* = sigma2 gamma / r2`` (Dobriban & Wager 2018, Thm 2.1;
+    Hastie et al. 2019, Cor. 5). ``r2 = 0`` gives ``inf`` (shrink everything).
+
+    >>> optimal_lam(2.0, r2=1.0, sigma2=0.5)
+    1.0
+    """
+    g = check_real("gamma", gamma, low=0.0, low_open=True)
+    r2 = check_real("r2", r2, low=0.0)
+    sigma2 = check_real("sigma2", sigma2, low=0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(r2 > 0, sigma2 * g / np.where(r2 > 0, r2, 1.0), np.inf)
+    return as_output(out)
+
+
+def optimal_risk(gamma, r2=1.0, sigma2=1.0):
+    """The risk at ``lam*``: ``sigma2 gamma m(-lam*)`` (Dobriban & Wager 2018, Thm 2.1), with ``m`` the
+    Marchenko–Pastur Stieltjes transform. Edge cases: ``sigma2 = 0`` gives ``lam* = 0`` and the
+    ridgeless bias ``r2 (1 - 1/gamma)_+``; ``r2 = 0 < sigma2`` gives ``lam* = inf`` and risk 0.
+
+    >>> round(optimal_risk(2.0, 1.3, 0.7), 12)
+    0.9292667342
+    """
+    g = check_real("gamma", gamma, low=0.0, low_open=True)
+    r2 = check_real("r2", r2, low=0.0)
+    sigma2 = check_real("sigma2", sigma2, low=0.0)
+    g, r2, sigma2 = np.broadcast_arrays(g, r2, sigma2)
+    out = np.empty(g.shape)
+    noisy = (sigma2 > 0) & (r2 > 0)
+    ls = sigma2[noisy] * g[noisy] / r2[noisy]
+    m, _ = _mp_stieltjes(g[noisy], ls, np.sqrt)
+    out[noisy] = sigma2[noisy] * g[noisy] * m
+    out[~noisy & (sigma2 == 0)] = r2[~noisy & (sigma2 == 0)] * np.maximum(0, 1 - 1 / g[~noisy & (sigma2 == 0)])
+    out[~noisy & (sigma2 > 0)] = 0.0  # r2 = 0: predict 0 (lam* = inf), no error
+    return as_output(out)
+
+
+# ---------------------------------------------------------------------- spectra as laws
+def power_law(d: int, alpha: float, scale: float = 1.0) -> np.ndarray:
+    """Eigenvalues ``scale * i^(-alpha)``, ``i = 1..d`` (capacity condition of, e.g., Cheng &
+    Montanari 2022, Sec. 4).
+
+    >>> power_law(3, 1.0)
+    array([1.        , 0.5       , 0.33333333])
+    """
+    d = check_int("d", d, low=1)
+    alpha = float(check_real("alpha", alpha, low=0.0, low_open=True))
+    scale = float(check_real("scale", scale, low=0.0, low_open=True))
+    return scale * np.arange(1, d + 1, dtype=float) ** (-alpha)
+
+
+def spiked(d: int, spikes, bulk: float = 1.0) -> np.ndarray:
+    """``len(spikes)`` spike eigenvalues followed by ``d - len(spikes)`` eigenvalues ``bulk``.
+
+    >>> spiked(4, [10.0, 5.0])
+    array([10.,  5.,  1.,  1.])
+    """
+    d = check_int("d", d, low=1)
+    spikes = check_array_1d("spikes", spikes, low=0.0, low_open=True, min_length=0)
+    if spikes.size > d:
+        raise ValueError(f"spikes must have at most d = {d} entries, got {spikes.size}")
+    bulk = float(check_real("bulk", bulk, low=0.0, low_open=True))
+    return np.concatenate([spikes, np.full(d - spikes.size, bulk)])
+
+
+def marchenko_pastur(d: int, ratio: float, variance: float = 1.0) -> np.ndarray:
+    """``d`` eigenvalues at the midpoint quantiles ``(i - 1/2)/d`` of the Marchenko–Pastur law of
+    aspect ratio ``0 < ratio <= 1`` and scale ``variance`` (the spectrum of ``W^T W / m`` for an
+    ``m x (ratio m)`` matrix with i.i.d. entries of that variance): support
+    ``variance (1 -+ sqrt(ratio))^2``, mean ``variance``.
+
+    >>> e = marchenko_pastur(2000, 0.25)
+    >>> round(float(e.mean()), 3), round(float(e.min()), 2), round(float(e.max()), 2)
+    (1.0, 0.25, 2.24)
+    """
+    d = check_int("d", d, low=1)
+    c = float(check_real("ratio", ratio, low=0.0, high=1.0, low_open=True))
+    v = float(check_real("variance", variance, low=0.0, low_open=True))
+    a, bb = (1 - np.sqrt(c)) ** 2, (1 + np.sqrt(c)) ** 2
+    # x = (a+b)/2 - (b-a)/2 cos(theta): the density becomes smooth in theta
+    theta = np.linspace(0.0, np.pi, 20001)
+    x = (a + bb) / 2 - (bb - a) / 2 * np.cos(theta)
+    dens_dtheta = ((bb - a) / 2 * np.sin(theta)) ** 2 / (2 * np.pi * c * x)
+    cdf = np.concatenate([[0.0], np.cumsum((dens_dtheta[1:] + dens_dtheta[:-1]) / 2 * np.diff(theta))])
+    cdf /= cdf[-1]
+    q = (np.arange(d) + 0.5) / d
+    return v * np.interp(q, cdf, x)
