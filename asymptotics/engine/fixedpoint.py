@@ -41,7 +41,8 @@ import sympy as sp
 
 from .._validation import as_output
 
-__all__ = ["Trace", "FixedPointModel", "Solution", "ConvergenceError", "solve", "DEFAULT_TOL"]
+__all__ = ["Trace", "FixedPointModel", "Solution", "ConvergenceError", "solve", "solve_mp", "latex",
+           "LATEX_NAMES", "DEFAULT_TOL"]
 
 DEFAULT_TOL = 1e-13
 
@@ -98,6 +99,9 @@ class FixedPointModel:
         singular: ``f(params, spectrum) -> (mask, {output_or_unknown: value})`` for points where the
             theory diverges; their values are set exactly instead of solved.
         symbols_doc: a one-line meaning of every symbol, for the docs.
+        sample_ranges: parameter name -> (low, high), where random checks draw points.
+        regimes: named parameter intervals in which the physical branch has one closed form,
+            e.g. ``{"gamma<1": {"gamma": (0, 1)}}`` (used by :mod:`asymptotics.engine.derive`).
     """
 
     name: str
@@ -113,6 +117,8 @@ class FixedPointModel:
     admissible: Callable | None = None
     singular: Callable | None = None
     symbols_doc: Mapping[str, str] = field(default_factory=dict)
+    sample_ranges: Mapping[str, tuple] = field(default_factory=dict)
+    regimes: Mapping[str, Mapping] = field(default_factory=dict)
 
     def __post_init__(self):
         if len(self.equations) != len(self.unknowns):
@@ -147,13 +153,13 @@ class FixedPointModel:
         """LaTeX of the fixed-point equations, the spectral sums and the outputs (align*)."""
         lines = []
         for eq in self.equations:
-            lines.append(sp.latex(eq) + " &= 0")
+            lines.append(latex(eq) + " &= 0")
         i = sp.Symbol("i")
         for t in self.traces:
-            summand = t.summand.xreplace({c: sp.Symbol(f"{sp.latex(c)}_{{i}}") for c in self.components})
-            lines.append(f"{sp.latex(t.symbol)} &= \\sum_{{{sp.latex(i)}}} {sp.latex(summand)}")
+            summand = t.summand.xreplace({c: sp.Symbol(f"{latex_name(c.name)}_{{i}}") for c in self.components})
+            lines.append(f"{latex_name(t.symbol.name)} &= \\sum_{{{sp.latex(i)}}} {latex(summand)}")
         for name, expr in self.outputs.items():
-            lines.append(f"{_latex_name(name)} &= {sp.latex(expr)}")
+            lines.append(f"{latex_name(name)} &= {latex(expr)}")
         return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
 
     # ------------------------------------------------------------------ compilation
@@ -162,13 +168,31 @@ class FixedPointModel:
         return _compile(self, backend)
 
 
-_LATEX_NAMES = {"risk": "R", "bias": "B", "variance": "V", "risk_total": "R_{\\mathrm{tot}}"}
+#: How the names used across the package are typeset (the papers' notation).
+LATEX_NAMES = {
+    "risk": "R", "bias": "B", "variance": "V", "risk_total": "R_{\\mathrm{tot}}",
+    "lam": "\\lambda", "r2": "r^{2}", "sigma2": "\\sigma^{2}", "tau2": "\\tau^{2}",
+    "df1": "\\mathrm{df}_{1}", "df2": "\\mathrm{df}_{2}",
+    "df1_over_n": "\\mathrm{df}_{1}/n", "df2_over_n": "\\mathrm{df}_{2}/n",
+    "beta2": "\\beta^{2}", "bias_sum": "\\mathrm{B}_{\\Sigma}", "mu_star": "\\mu_{\\star}",
+    "F1sq": "F_{1}^{2}", "Fstar_sq": "F_{\\star}^{2}", "lam_bar": "\\bar{\\lambda}",
+}
 
 
-def _latex_name(name: str) -> str:
-    if name in _LATEX_NAMES:
-        return _LATEX_NAMES[name]
-    return sp.latex(sp.Symbol(name))
+def latex(expr) -> str:
+    """LaTeX of an expression with the package's symbol names typeset as in the papers.
+
+    >>> latex(sp.Symbol("sigma2") * sp.Symbol("gamma") / (1 - sp.Symbol("gamma")))
+    '\\frac{\\gamma \\sigma^{2}}{1 - \\gamma}'
+    """
+    expr = sp.sympify(expr)
+    names = {s: LATEX_NAMES[s.name] for s in expr.free_symbols if s.name in LATEX_NAMES}
+    return sp.latex(expr, symbol_names=names)
+
+
+def latex_name(name: str) -> str:
+    """How a parameter or output name is typeset (``lam`` -> ``\\lambda``)."""
+    return LATEX_NAMES.get(name) or sp.latex(sp.Symbol(name))
 
 
 # ---------------------------------------------------------------------- compiled functions
@@ -390,7 +414,9 @@ def _newton(comp, x0, p, spectrum, lower, tol, max_iter):
         step = np.abs(xn[ok] - xa[ok])
         x[idx_ok], F[idx_ok], J[idx_ok] = xn[ok], Fn[ok], Jn[ok]
         iters[idx] += 1
-        small = (step <= tol * (np.abs(xn[ok]) + scale[idx_ok])).all(axis=1)
+        # relative step test; a root at exactly 0 (e.g. kappa at lam = 0) is reached when Newton
+        # underflows to it and the step vanishes
+        small = (step <= tol * np.abs(xn[ok]) + 1e-300 * scale[idx_ok]).all(axis=1)
         converged[idx_ok[small]] = True
     # a final sanity check on the residual: a tiny step must come with a small residual
     fscale = np.sqrt(np.finfo(float).eps)

@@ -49,6 +49,7 @@ Examples:
 """
 from __future__ import annotations
 
+import mpmath
 import numpy as np
 import sympy as sp
 
@@ -56,7 +57,7 @@ from .._validation import as_output, check_array_1d, check_int, check_real, chec
 from ..engine.fixedpoint import FixedPointModel, Solution, Trace, solve, DEFAULT_TOL
 
 __all__ = [
-    "RIDGE", "RIDGE_SPECTRUM", "risk", "spectrum_risk", "mp_closed_form", "ridgeless_risk",
+    "RIDGE", "RIDGE_SPECTRUM", "LIMIT_WITNESSES", "risk", "spectrum_risk", "mp_closed_form", "ridgeless_risk",
     "optimal_lam", "optimal_risk", "power_law", "spiked", "marchenko_pastur",
 ]
 
@@ -111,7 +112,17 @@ RIDGE = FixedPointModel(
     admissible=lambda p, u, t: _admissible(p, u, t, p["gamma"] / (1 + u["kappa"]) ** 2),
     singular=_iso_singular,
     symbols_doc=_SYMBOLS_DOC,
+    sample_ranges={"gamma": (0.1, 5.0), "lam": (0.01, 2.0), "r2": (0.1, 3.0), "sigma2": (0.1, 3.0)},
+    regimes={"gamma<1": {"gamma": (0, 1)}, "gamma>1": {"gamma": (1, sp.oo)}},
 )
+
+
+#: Hastie et al. (2019), Thm 1, as sympy expressions: the published ridgeless risks that the limits
+#: derived from RIDGE must reproduce, keyed by (parameter, value, regime).
+LIMIT_WITNESSES = {
+    ("lam", "0", "gamma<1"): sigma2 * gamma / (1 - gamma),
+    ("lam", "0", "gamma>1"): r2 * (1 - 1 / gamma) + sigma2 / (gamma - 1),
+}
 
 
 def _spec_singular(p, spectrum):
@@ -145,6 +156,7 @@ RIDGE_SPECTRUM = FixedPointModel(
     admissible=lambda p, u, t: _admissible(p, u, t, t["df2"] / p["n"]),
     singular=_spec_singular,
     symbols_doc=_SYMBOLS_DOC,
+    sample_ranges={"n": (10.0, 1000.0), "lam": (0.01, 2.0), "sigma2": (0.1, 3.0)},
 )
 
 
@@ -226,12 +238,21 @@ def spectrum_risk(eigs, beta2, n, lam=0.0, sigma2=1.0, *, precision: int | None 
 
 # ---------------------------------------------------------------------- hand-written witnesses
 def _mp_stieltjes(gamma, lam, sqrt):
-    """m(-lam) of the Marchenko-Pastur law of ratio gamma and dm/dlam (Hastie et al. 2019, eq. (11))."""
+    """``m(-lam)`` of the Marchenko-Pastur law of ratio gamma and ``dm/dlam`` (Hastie et al. 2019,
+    eq. (11)): ``m`` is the positive root of ``gamma lam m^2 + (1 - gamma + lam) m - 1 = 0``.
+
+    Written without cancellation: ``m = 2/(root + a)`` when ``a = 1 - gamma + lam >= 0`` and
+    ``(root - a)/(2 gamma lam)`` otherwise; ``dm/dlam = -m (gamma m + 1)/root`` by implicit
+    differentiation of the quadratic (its derivative in m at the root is ``root``).
+    """
     a = 1 - gamma + lam
     root = sqrt(a * a + 4 * gamma * lam)
-    m = (root - a) / (2 * gamma * lam)
-    dm_dlam = (((a + 2 * gamma) / root - 1) * 2 * gamma * lam - (root - a) * 2 * gamma) / (2 * gamma * lam) ** 2
-    return m, dm_dlam
+    if isinstance(a, mpmath.mpf):
+        m = 2 / (root + a) if a >= 0 else (root - a) / (2 * gamma * lam)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m = np.where(a >= 0, 2 / (root + a), (root - a) / (2 * gamma * lam))
+    return m, -m * (gamma * m + 1) / root
 
 
 def mp_closed_form(gamma, lam, r2=1.0, sigma2=1.0, *, precision: int | None = None):
@@ -251,7 +272,6 @@ def mp_closed_form(gamma, lam, r2=1.0, sigma2=1.0, *, precision: int | None = No
     r2 = check_real("r2", r2, low=0.0)
     sigma2 = check_real("sigma2", sigma2, low=0.0)
     if precision is not None:
-        import mpmath
         with mpmath.workdps(precision + 10):
             g, l, rr, ss = (mpmath.mpf(float(v)) for v in (gamma, lam, r2, sigma2))
             m, dm = _mp_stieltjes(g, l, mpmath.sqrt)

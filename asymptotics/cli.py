@@ -1,0 +1,334 @@
+"""The ``asymptotics`` command (also ``python -m asymptotics``).
+
+::
+
+    asymptotics hermite ACTIVATION [--kmax K] [--exact] [--precision P] [--q Q]
+    asymptotics risk MODEL --PARAM VALUE ...
+    asymptotics curve MODEL --PARAM START:STOP:NUM ... [--plot FILE [--mc]]
+    asymptotics check MODEL --PARAM VALUE ... [--d D] [--seeds S]
+    asymptotics derive MODEL [--limit PARAM=VALUE] [--series PARAM=VALUE] [--regime NAME]
+
+Every command takes ``--format table|json|csv|markdown|latex``. Flags are the parameter names with
+``_`` written ``-``; JSON keys are the parameter names. Errors in the input are reported in one line
+(``asymptotics: error: ...``) with exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from . import __version__
+
+FORMATS = ("table", "json", "csv", "markdown", "latex")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _add_format(p):
+    p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+
+
+def _add_model_params(p, entry, sweep_help=False):
+    for prm in entry.params:
+        default = "required" if prm.default is None else f"default {prm.default}"
+        extra = " (START:STOP:NUM[:log] or a,b,c for a sweep)" if sweep_help and prm.kind == "real" else ""
+        p.add_argument(_flag(prm.name), dest=prm.name, default=None, metavar="VALUE",
+                       help=f"{prm.help}; {default}{extra}")
+
+
+def _model_values(args, entry):
+    return {p.name: getattr(args, p.name) for p in entry.params if getattr(args, p.name) is not None}
+
+
+def _emit(text: str):
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+# ---------------------------------------------------------------------- hermite
+def _cmd_hermite(args):
+    from .expansions.hermite import hermite_coefficients
+    from .export import format_records
+    exp = hermite_coefficients(args.activation, kmax=args.kmax, q=args.q,
+                               exact=True if args.exact else None, precision=args.precision)
+    d = exp.to_dict()
+    if args.format == "json":
+        return json.dumps(d, indent=2)
+    exact = d.get("exact") or [None] * len(d["coeffs"])
+    if args.format == "latex":
+        import sympy as sp
+        rows = [{"k": k, "c_k": c, "exact": (f"${sp.latex(exp.exact[k])}$" if exp.exact else "")}
+                for k, c in enumerate(d["coeffs"])]
+    else:
+        rows = [{"k": k, "c_k": c, "exact": e or ""} for k, (c, e) in enumerate(zip(d["coeffs"], exact))]
+    if not exp.is_exact:
+        for r in rows:
+            r.pop("exact")
+    meta = {"activation": d["activation"], "q": d["q"], "mu0": d["mu0"], "mu1": d["mu1"],
+            "mu_star": d["mu_star"], "second_moment": d["second_moment"], "tail": d["tail"],
+            "method": "exact (sympy)" if exp.is_exact else f"mpmath quadrature, {args.precision} digits"}
+    if args.format in ("csv", "markdown"):
+        return format_records(rows, args.format, metadata=meta if args.format == "csv" else None) + (
+            "" if args.format == "csv" else "\n" + "\n".join(f"- {k}: {v}" for k, v in meta.items()))
+    if args.format == "latex":
+        cap = (f"Normalized Hermite coefficients $c_k = \\mathbb{{E}}[\\sigma(G)\\mathrm{{He}}_k(G)]/\\sqrt{{k!}}$ "
+               f"of {d['activation']}; $\\mu_0 = {d['mu0']:.10g}$, $\\mu_1 = {d['mu1']:.10g}$, "
+               f"$\\mu_\\star = {d['mu_star']:.10g}$.")
+        return format_records(rows, "latex", caption=cap, label=f"tab:hermite-{d['activation']}")
+    head = "\n".join(f"{k:>14}: {v}" for k, v in meta.items())
+    return head + "\n\n" + format_records(rows, "table", digits=args.digits)
+
+
+# ---------------------------------------------------------------------- risk / curve
+def _cmd_risk(args, entry):
+    from .curves import evaluate
+    from .export import format_records
+    recs, meta = evaluate(entry.name, precision=args.precision, **_model_values(args, entry))
+    if args.precision:
+        recs = [_mp_record(r, args.precision, args.format) for r in recs]
+    if args.format == "json":
+        return json.dumps(recs[0] if len(recs) == 1 else recs, indent=2)
+    return format_records(recs, args.format, metadata=meta if args.format == "csv" else None,
+                          digits=args.digits)
+
+
+def _mp_record(rec, precision, fmt):
+    """High-precision values: strings of ``precision`` digits in tables; in JSON the nearest double
+    under the usual key and the digits under ``"mp"``."""
+    import mpmath
+    digits = {k: mpmath.nstr(v, precision) for k, v in rec.items() if isinstance(v, mpmath.mpf)}
+    if fmt != "json":
+        return {**rec, **digits}
+    out = {k: float(v) for k, v in rec.items()}
+    out["mp"] = digits
+    return out
+
+
+def _cmd_curve(args, entry):
+    from .curves import evaluate
+    from .export import format_records, plot_curve
+    recs, meta = evaluate(entry.name, **_model_values(args, entry))
+    axes = meta["axes"]
+    if not axes:
+        raise ValueError("curve needs at least one swept parameter (e.g. --gamma 0.1:10:200)")
+    if len(axes) > 2:
+        raise ValueError(f"curve sweeps one or two axes, got {len(axes)}: {', '.join(axes)}")
+    if args.plot:
+        mc = None
+        if args.mc:
+            mc = _curve_mc(args, entry, recs, axes)
+        plot_curve(recs, axes[0], args.y, mc=mc, path=args.plot,
+                   series=axes[1] if len(axes) == 2 else None, logx=args.logx, logy=args.logy,
+                   title=f"{entry.name}: {entry.description}")
+        meta["plot"] = args.plot
+    if args.format == "json":
+        return json.dumps({"metadata": meta, "records": recs} if args.metadata else recs, indent=2)
+    return format_records(recs, args.format, metadata=meta if args.format == "csv" or args.metadata else None,
+                          digits=args.digits)
+
+
+def _curve_mc(args, entry, recs, axes):
+    """Monte Carlo points for a curve: at most ``--mc-points`` points per series."""
+    from theory_checks import catalog
+    idx = np.unique(np.linspace(0, len(recs) - 1, min(len(recs), args.mc_points * (1 if len(axes) == 1 else 4))).astype(int))
+    pts = [recs[i] for i in idx]
+    comps = catalog.run_check(entry.name, pts, d=args.d, seeds=args.seeds, seed=args.seed)
+    out = []
+    for r, c in zip(pts, comps):
+        row = {a: r[a] for a in axes}
+        row.update(mc_mean=c.mc_mean, mc_se=c.mc_se)
+        out.append(row)
+    return out
+
+
+# ---------------------------------------------------------------------- check
+def _cmd_check(args, entry):
+    from theory_checks import catalog
+    from .curves import evaluate
+    from .export import format_records
+    recs, meta = evaluate(entry.name, **_model_values(args, entry))
+    comps = catalog.run_check(entry.name, recs, d=args.d, seeds=args.seeds, seed=args.seed,
+                              values=_model_values(args, entry))
+    rows = [c.to_record() for c in comps]
+    meta.update(d=args.d, seeds=args.seeds, seed=args.seed,
+                allowance=catalog.ALLOWANCE_DOC.get(entry.name, ""))
+    n_bad = sum(c.verdict == "disagree" for c in comps)
+    if args.format == "json":
+        return json.dumps(rows[0] if len(rows) == 1 else rows, indent=2)
+    text = format_records(rows, args.format, metadata=meta if args.format == "csv" else None,
+                          digits=args.digits)
+    if args.format == "table":
+        text += (f"\n{len(rows) - n_bad} of {len(rows)} points agree within {comps[0].k_se:g} standard "
+                 f"errors plus the finite-size allowance ({meta['allowance']}); d = {args.d}, "
+                 f"{args.seeds} seeds.")
+    args._exit = 1 if n_bad else 0
+    return text
+
+
+# ---------------------------------------------------------------------- derive
+def _parse_assignment(text, what):
+    if "=" not in text:
+        raise ValueError(f"--{what} takes PARAM=VALUE, got {text!r}")
+    k, _, v = text.partition("=")
+    import sympy as sp
+    return k.strip(), sp.sympify(v.strip())
+
+
+def _cmd_derive(args, entry):
+    import sympy as sp
+    from .engine import derive
+    model = entry.symbolic
+    if model is None:
+        raise ValueError(f"{entry.name} has no symbolic model")
+    regimes = dict(model.regimes) or {"all": {}}
+    if args.regime:
+        if args.regime not in regimes:
+            raise ValueError(f"unknown regime {args.regime!r} for {entry.name}; choose one of {', '.join(regimes)}")
+        regimes = {args.regime: regimes[args.regime]}
+    blocks = []  # (title, name, expr)
+    blocks.append(("fixed-point equations and outputs", None, model.latex()))
+    if not model.traces and not args.limit and not args.series:
+        for rname, reg in regimes.items():
+            try:
+                cf = derive.closed_form(model, reg)
+            except ValueError:
+                continue
+            for k in model.unknown_names + ("risk",):
+                blocks.append(("closed form", k, cf[k]))
+            break
+    if args.limit or (not args.series and not model.traces):
+        param, value = _parse_assignment(args.limit, "limit") if args.limit else _default_limit(model)
+        witnesses = entry.extra.get("limit_witnesses", {})
+        for rname, reg in regimes.items():
+            lim = derive.limit(model, param, value, reg)
+            for k in ("risk", "bias", "variance"):
+                if k in lim:
+                    blocks.append((f"limit {param} -> {value} ({rname})", k, lim[k]))
+            w = witnesses.get((param, str(value), rname))
+            if w is not None:
+                same = sp.simplify(lim["risk"] - w) == 0
+                blocks.append((f"limit {param} -> {value} ({rname})", "agrees with the published form",
+                               sp.true if same else sp.false))
+    if args.series:
+        param, value = _parse_assignment(args.series, "series")
+        for rname, reg in regimes.items():
+            s = derive.series(model, "risk", param, value, order=args.order, regime=reg)
+            blocks.append((f"series of risk at {param} = {value} to order {args.order} ({rname})", "risk", s))
+    return _format_derivation(entry, model, blocks, args.format)
+
+
+def _default_limit(model):
+    import sympy as sp
+    if "lam" in model.parameter_names:
+        return "lam", sp.Integer(0)
+    raise ValueError("give --limit PARAM=VALUE")
+
+
+def _format_derivation(entry, model, blocks, fmt):
+    from .engine.fixedpoint import latex, latex_name
+    rows = []
+    for title, name, expr in blocks:
+        if name is None:
+            rows.append({"what": title, "name": "", "sympy": "", "latex": expr})
+        else:
+            rows.append({"what": title, "name": name, "sympy": str(expr), "latex": latex(expr)})
+    if fmt == "json":
+        return json.dumps({"model": entry.name, "source": model.source, "derivations": rows}, indent=2)
+    if fmt == "latex":
+        out = [f"% {entry.name}: {model.source}", rows[0]["latex"]]
+        for r in rows[1:]:
+            out.append(f"% {r['what']}\n\\[ {latex_name(r['name'])} = {r['latex']} \\]"
+                       if r["name"] and not r["name"].startswith("agrees") else f"% {r['what']}: {r['name']} {r['sympy']}")
+        return "\n".join(out)
+    if fmt in ("markdown", "csv"):
+        from .export import format_records
+        return format_records(rows, fmt)
+    out = [f"{entry.name}: {entry.description}", f"source: {model.source}", "", rows[0]["latex"], ""]
+    for r in rows[1:]:
+        out.append(f"[{r['what']}] {r['name']} = {r['sympy']}")
+        if not r["name"].startswith("agrees"):
+            out.append(f"    LaTeX: {r['latex']}")
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    from .curves import MODELS
+    parser = argparse.ArgumentParser(
+        prog="asymptotics",
+        description="Exact high-dimensional theory of linearized neural networks.")
+    parser.add_argument("--version", action="version", version=f"asymptotics {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ph = sub.add_parser("hermite", help="Hermite coefficients of an activation")
+    ph.add_argument("activation", help="relu, abs, sign, step, erf, exp, sin, cos, relu2, tanh, "
+                    "softplus, sigmoid, gelu, silu, ...")
+    ph.add_argument("--kmax", type=int, default=10, help="largest degree k (default 10)")
+    ph.add_argument("--exact", action="store_true", help="require exact (symbolic) coefficients")
+    ph.add_argument("--precision", type=int, default=30, help="digits of the quadrature (default 30)")
+    ph.add_argument("--q", type=float, default=1.0, help="variance of the Gaussian input (default 1)")
+    ph.add_argument("--digits", type=int, default=12, help="significant digits in tables")
+    _add_format(ph)
+
+    for cmd, helptext in (("risk", "the risk at one point (or a small grid)"),
+                          ("curve", "a sweep over one or two parameters"),
+                          ("check", "theory vs Monte Carlo simulation"),
+                          ("derive", "symbolic equations, closed forms, limits and series")):
+        pc = sub.add_parser(cmd, help=helptext)
+        msub = pc.add_subparsers(dest="model", required=True, metavar="MODEL")
+        for name, entry in MODELS.items():
+            pm = msub.add_parser(name, help=entry.description)
+            _add_format(pm)
+            if cmd != "derive":
+                _add_model_params(pm, entry, sweep_help=cmd in ("curve", "check"))
+                pm.add_argument("--digits", type=int, default=8, help="significant digits in tables")
+            if cmd == "risk":
+                pm.add_argument("--precision", type=int, default=None,
+                                help="re-solve in mpmath at this many digits")
+            if cmd == "curve":
+                pm.add_argument("--plot", metavar="FILE", help="draw the curve (png/pdf/svg)")
+                pm.add_argument("--y", default="risk", help="quantity on the y axis (default risk)")
+                pm.add_argument("--logx", action="store_true")
+                pm.add_argument("--logy", action="store_true")
+                pm.add_argument("--metadata", action="store_true",
+                                help="JSON: wrap as {metadata, records}; tables: print the metadata")
+                pm.add_argument("--mc", action="store_true", help="add Monte Carlo points to the plot")
+                pm.add_argument("--mc-points", type=int, default=12, help="MC points per curve")
+            if cmd in ("check", "curve"):
+                pm.add_argument("--d", type=int, default=400, help="dimension of the simulation (default 400)")
+                pm.add_argument("--seeds", type=int, default=20, help="independent draws (default 20)")
+                pm.add_argument("--seed", type=int, default=0, help="base random seed")
+            if cmd == "derive":
+                pm.add_argument("--limit", metavar="PARAM=VALUE", help="e.g. lam=0")
+                pm.add_argument("--series", metavar="PARAM=VALUE", help="e.g. lam=0")
+                pm.add_argument("--order", type=int, default=2, help="order of --series (default 2)")
+                pm.add_argument("--regime", help="one named regime (e.g. 'gamma<1')")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args._exit = 0
+    try:
+        if args.command == "hermite":
+            text = _cmd_hermite(args)
+        else:
+            from .curves import get_model
+            entry = get_model(args.model)
+            text = {"risk": _cmd_risk, "curve": _cmd_curve, "check": _cmd_check,
+                    "derive": _cmd_derive}[args.command](args, entry)
+    except ValueError as e:
+        parser.exit(2, f"asymptotics: error: {e}\n")
+    except ImportError as e:
+        parser.exit(2, f"asymptotics: error: {e}\n")
+    _emit(text)
+    return args._exit
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,242 @@
+"""Parameter grids and sweeps: every model's risk as flat records with full metadata.
+
+The registry :data:`MODELS` says, for each model the command line knows, its parameters (with their
+defaults), its theory function and the columns of its records. :func:`evaluate` runs a model on the
+outer product of the given parameter values (scalars or 1-d arrays) in one vectorized call and returns
+records (one flat dict per grid point: parameters, unknowns, risk and components) plus metadata
+(package version, model, source, solver tolerance, the full parameter grid).
+
+Axis syntax (:func:`parse_axis`): ``START:STOP:NUM`` (linear), ``START:STOP:NUM:log`` (geometric),
+``a,b,c`` (a list) or a single number.
+
+>>> parse_axis("0:1:3"), parse_axis("1e-2:1:3:log"), parse_axis("0.5,2")
+(array([0. , 0.5, 1. ]), array([0.01, 0.1 , 1.  ]), array([0.5, 2. ]))
+>>> recs, meta = evaluate("ridge", gamma=[0.5, 2.0], lam=0.0)
+>>> [round(r["risk"], 12) for r in recs]
+[1.0, 1.5]
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from . import __version__
+from .engine.fixedpoint import DEFAULT_TOL
+
+__all__ = ["Param", "ModelEntry", "MODELS", "get_model", "parse_axis", "evaluate", "load_vector"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A model parameter as the command line and sweeps see it.
+
+    Attributes:
+        name: the API name (``Fstar_sq``; the flag is ``--Fstar-sq``).
+        default: default value, ``None`` if required.
+        help: one line for ``--help``.
+        kind: ``"real"`` (sweepable), ``"int"`` or ``"vector"`` (a file or a law, not sweepable).
+    """
+
+    name: str
+    default: object = None
+    help: str = ""
+    kind: str = "real"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A model of the registry: parameters, theory function, record columns, source."""
+
+    name: str
+    params: tuple
+    theory: Callable
+    columns: tuple
+    source: str
+    description: str
+    symbolic: object = None  # the FixedPointModel, for `derive`
+    extra: dict = field(default_factory=dict)
+
+
+def _ridge_theory(gamma, lam, r2, sigma2, **kw):
+    from .models.ridge import risk
+    return risk(gamma, lam, r2, sigma2, **kw)
+
+
+def _ridge_spectrum_theory(eigs, beta2, n, lam, sigma2, **kw):
+    from .models.ridge import spectrum_risk
+    return spectrum_risk(eigs, beta2, n, lam, sigma2, **kw)
+
+
+def _registry() -> dict:
+    from .models import ridge
+    return {
+        "ridge": ModelEntry(
+            name="ridge",
+            params=(Param("gamma", None, "aspect ratio d/n > 0"),
+                    Param("lam", 0.0, "ridge penalty >= 0 (on the average squared loss)"),
+                    Param("r2", 1.0, "signal strength ||beta||^2 >= 0"),
+                    Param("sigma2", 1.0, "noise variance >= 0")),
+            theory=_ridge_theory,
+            columns=("gamma", "lam", "r2", "sigma2", "kappa", "risk", "bias", "variance", "risk_total"),
+            source=ridge.SOURCE_ISO,
+            description="ridge regression, isotropic Gaussian design, excess risk",
+            symbolic=ridge.RIDGE,
+            extra={"limit_witnesses": ridge.LIMIT_WITNESSES},
+        ),
+        "ridge-spectrum": ModelEntry(
+            name="ridge-spectrum",
+            params=(Param("eigs", None, "covariance eigenvalues: a file (one per line) or a law "
+                          "power:d=D,alpha=A | mp:d=D,ratio=C | spiked:d=D,spikes=S1;S2[,bulk=B]",
+                          "vector"),
+                    Param("beta2", None, "squared target coefficients <beta,v_i>^2: a file, a law as "
+                          "for --eigs, or flat:r2=R (r2/d each)", "vector"),
+                    Param("n", None, "number of samples > 0"),
+                    Param("lam", 0.0, "ridge penalty >= 0"),
+                    Param("sigma2", 1.0, "noise variance >= 0")),
+            theory=_ridge_spectrum_theory,
+            columns=("n", "lam", "sigma2", "kappa", "df1", "df2", "risk", "bias", "variance", "risk_total"),
+            source=ridge.SOURCE_SPECTRUM,
+            description="ridge regression, general covariance spectrum (deterministic equivalent)",
+            symbolic=ridge.RIDGE_SPECTRUM,
+        ),
+    }
+
+
+MODELS: dict = _registry()
+
+
+
+def get_model(name: str) -> ModelEntry:
+    """The registry entry of ``name``; ``ValueError`` listing the known models otherwise."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    return MODELS[name]
+
+
+def parse_axis(spec) -> np.ndarray:
+    """Parse an axis specification (see the module docstring) into a 1-d float array."""
+    if isinstance(spec, (int, float, np.floating, np.integer)):
+        return np.array([float(spec)])
+    text = str(spec).strip()
+    try:
+        if ":" in text:
+            parts = text.split(":")
+            log = len(parts) == 4 and parts[3].lower() == "log"
+            if len(parts) not in (3, 4) or (len(parts) == 4 and not log):
+                raise ValueError
+            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+            if num < 1:
+                raise ValueError
+            if log:
+                if start <= 0 or stop <= 0:
+                    raise ValueError(f"a log axis needs positive end points, got {text!r}")
+                return np.geomspace(start, stop, num)
+            return np.linspace(start, stop, num)
+        return np.array([float(v) for v in text.split(",") if v.strip()], dtype=float)
+    except ValueError as e:
+        if str(e):
+            raise
+        raise ValueError(f"cannot read the axis {text!r}: use START:STOP:NUM, START:STOP:NUM:log, "
+                         "a,b,c or a number") from None
+
+
+def load_vector(name: str, spec: str) -> np.ndarray:
+    """A vector parameter from a file (one number per line, ``#`` comments) or a law specification."""
+    from .models import ridge
+    spec = str(spec)
+    if os.path.exists(spec):
+        try:
+            vals = np.loadtxt(spec, dtype=float, comments="#", ndmin=1)
+        except ValueError as e:
+            raise ValueError(f"{name}: cannot read numbers from {spec!r}: {e}") from None
+        return vals.ravel()
+    if ":" not in spec:
+        raise ValueError(f"{name}: {spec!r} is neither a file nor a law (power:d=D,alpha=A, "
+                         "mp:d=D,ratio=C, spiked:d=D,spikes=S1;S2, flat:d=D,r2=R)")
+    law, _, args = spec.partition(":")
+    kw = {}
+    for item in filter(None, args.split(",")):
+        k, _, v = item.partition("=")
+        kw[k.strip()] = v.strip()
+
+    def num(k, default=None, conv=float):
+        if k not in kw:
+            if default is None:
+                raise ValueError(f"{name}: the law {law!r} needs {k}=...")
+            return default
+        try:
+            return conv(kw[k])
+        except ValueError:
+            raise ValueError(f"{name}: {k}={kw[k]!r} is not a number") from None
+
+    if law == "power":
+        return ridge.power_law(num("d", conv=int), num("alpha"), num("scale", 1.0))
+    if law == "mp":
+        return ridge.marchenko_pastur(num("d", conv=int), num("ratio"), num("variance", 1.0))
+    if law == "spiked":
+        spikes = [float(v) for v in kw.get("spikes", "").split(";") if v]
+        return ridge.spiked(num("d", conv=int), spikes, num("bulk", 1.0))
+    if law == "flat":
+        d = num("d", conv=int)
+        return np.full(d, num("r2", 1.0) / d)
+    raise ValueError(f"{name}: unknown law {law!r}; use power, mp, spiked or flat")
+
+
+def evaluate(model: str, *, precision: int | None = None, tol: float = DEFAULT_TOL, **values):
+    """Run ``model`` on the outer product of the given parameter values.
+
+    Args:
+        model: a name of :data:`MODELS`.
+        precision: mpmath digits (re-solves every point; slow on big grids).
+        tol: Newton step tolerance.
+        **values: parameter values: scalars, 1-d arrays/lists (sweep axes) or, for vector parameters,
+            arrays or specifications for :func:`load_vector`. Missing parameters take their defaults.
+
+    Returns:
+        ``(records, metadata)``: list of flat dicts (C order over the axes, in the order of the
+        model's parameters) and a metadata dict.
+    """
+    entry = get_model(model)
+    names = [p.name for p in entry.params]
+    unknown = set(values) - set(names)
+    if unknown:
+        raise ValueError(f"{model}: unknown parameter(s) {', '.join(sorted(unknown))}; "
+                         f"parameters are {', '.join(names)}")
+    axes, vectors, scalars = {}, {}, {}
+    for p in entry.params:
+        v = values.get(p.name, p.default)
+        if v is None:
+            raise ValueError(f"{model}: the parameter {p.name} is required")
+        if p.kind == "vector":
+            vectors[p.name] = load_vector(p.name, v) if isinstance(v, str) else np.asarray(v, dtype=float)
+            continue
+        arr = parse_axis(v) if isinstance(v, str) else np.atleast_1d(np.asarray(v, dtype=float))
+        if arr.ndim != 1 or arr.size == 0:
+            raise ValueError(f"{p.name} must be a number or a 1-d list of numbers")
+        axes[p.name] = arr
+    sweep = [k for k, a in axes.items() if a.size > 1]
+    grids = np.meshgrid(*axes.values(), indexing="ij")
+    grid = {k: g for k, g in zip(axes, grids)}
+    sol = entry.theory(**vectors, **grid, precision=precision, tol=tol)
+    recs = []
+    cols = [c for c in entry.columns]
+    flat = {}
+    for c in cols:
+        v = getattr(sol, c)
+        flat[c] = np.broadcast_to(np.asarray(v, dtype=object if precision else float), grids[0].shape).ravel()
+    for i in range(grids[0].size):
+        recs.append({c: (float(flat[c][i]) if precision is None else flat[c][i]) for c in cols})
+    meta = {"package": "asymptotics", "version": __version__, "model": model,
+            "description": entry.description, "source": entry.source,
+            "solver": "vectorized damped Newton" + (f", mpmath {precision} digits" if precision else ""),
+            "solver_tol": tol, "axes": sweep,
+            "parameters": {k: (a.tolist() if a.size > 1 else float(a[0])) for k, a in axes.items()}}
+    for k, v in vectors.items():
+        meta["parameters"][k] = {"length": int(v.size), "sum": float(np.sum(v)),
+                                 "min": float(np.min(v)), "max": float(np.max(v))}
+        if isinstance(values.get(k), str):
+            meta["parameters"][k]["spec"] = values[k]
+    return recs, meta

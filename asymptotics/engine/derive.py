@@ -1,0 +1,317 @@
+"""Symbolic consequences of a fixed-point model: closed forms, limits, series, and verification.
+
+Everything here is derived by sympy from the same :class:`~asymptotics.engine.fixedpoint.FixedPointModel`
+that the numeric solver uses, and every symbolic branch choice is made *numerically*: among the
+candidate roots sympy returns, the one that matches the solver's (physical-branch) solution at random
+points of the regime is kept, and a mismatch raises ``ValueError`` instead of returning a wrong branch.
+
+* :func:`closed_form` -- the unknowns solved symbolically and substituted into the outputs;
+* :func:`limit` -- an output as a parameter tends to a value (e.g. ``lam -> 0``), per regime
+  (e.g. ``gamma < 1`` and ``gamma > 1``), by solving the equations at the limit value; the result is
+  checked against the solver close to the limit;
+* :func:`series` -- a Taylor/Puiseux expansion of the closed form around a parameter value;
+* :func:`verify` -- checks a user's claimed closed form against the solved model at random points at
+  high precision and reports the largest discrepancy.
+
+Regimes are intervals of parameters, e.g. ``{"gamma": (0, 1)}``. To let sympy drop absolute values
+and square roots of squares, a parameter restricted to an interval is written ``c - t`` or ``c + t``
+with ``t > 0`` around the regime's finite end point ``c`` (the upper end if the lower one is 0), and
+``t`` is substituted back at the end.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from .fixedpoint import FixedPointModel, solve, solve_mp
+
+__all__ = ["closed_form", "limit", "series", "verify", "VerifyReport", "sample_points"]
+
+
+def _check_symbolic(model: FixedPointModel):
+    if model.traces:
+        raise ValueError(f"{model.name}: symbolic derivations need a model without spectral sums "
+                         "(use the isotropic model or a law with a closed form)")
+
+
+def _param(model, name):
+    for p in model.parameters:
+        if p.name == name:
+            return p
+    raise ValueError(f"{model.name} has no parameter {name!r}; its parameters are "
+                     f"{', '.join(model.parameter_names)}")
+
+
+def sample_points(model: FixedPointModel, regime: Mapping | None = None, n_points: int = 8,
+                  seed: int = 0, fixed: Mapping | None = None) -> dict:
+    """Random parameter points in a regime (uniform inside each interval, away from its ends).
+
+    Parameters not restricted by ``regime`` are drawn from ``model.sample_ranges``.
+    """
+    rng = np.random.default_rng(seed)
+    ranges = dict(model.sample_ranges)
+    for k, (lo, hi) in (regime or {}).items():
+        _param(model, k)
+        lo, hi = float(lo), float(hi)
+        if np.isinf(hi):
+            hi = lo + 5.0 if lo > 0 else 5.0
+        ranges[k] = (lo + 0.05 * (hi - lo), hi - 0.05 * (hi - lo))
+    pts = {}
+    for k in model.parameter_names:
+        if fixed and k in fixed:
+            pts[k] = np.full(n_points, float(fixed[k]))
+        else:
+            lo, hi = ranges[k]
+            pts[k] = rng.uniform(lo, hi, n_points)
+    return pts
+
+
+def _regime_substitution(model, regime):
+    """param -> c -+ t (t > 0) for each restricted parameter; returns (forward, backward) subs."""
+    fwd, back = {}, {}
+    for k, (lo, hi) in (regime or {}).items():
+        p = _param(model, k)
+        t = sp.Symbol(f"t_{k}", positive=True)
+        lo, hi = sp.sympify(lo), sp.sympify(hi)
+        if lo != 0 and lo.is_finite:
+            fwd[p], back[t] = lo + t, p - lo
+        elif hi.is_finite:
+            fwd[p], back[t] = hi - t, hi - p
+        else:
+            continue
+    return fwd, back
+
+
+def _positive(model):
+    """Symbols of the model re-declared positive, for simplification."""
+    return {s: sp.Symbol(s.name, positive=True) for s in model.parameters + model.unknowns}
+
+
+def _pick_branch(model, candidates, pts, params_at=None, rtol=1e-7):
+    """The candidate root dict that matches the numeric solution at all sample points."""
+    sol = solve(model, pts, errors="mask")
+    ok = ~np.asarray(np.ma.getmaskarray(sol.unknowns[model.unknown_names[0]]))
+    for cand in candidates:
+        good = True
+        for u in model.unknowns:
+            f = sp.lambdify(model.parameters, cand[u], modules="numpy")
+            with np.errstate(all="ignore"):
+                val = np.broadcast_to(np.asarray(f(*[pts[k] for k in model.parameter_names]),
+                                                 dtype=complex), ok.shape)
+            ref = np.asarray(np.ma.getdata(sol.unknowns[u.name]), dtype=float)
+            if not np.allclose(val[ok], ref[ok], rtol=rtol, atol=rtol):
+                good = False
+                break
+        if good:
+            return cand
+    raise ValueError(f"{model.name}: no symbolic root matches the numeric solution in this regime")
+
+
+def closed_form(model: FixedPointModel, regime: Mapping | None = None, *, seed: int = 0) -> dict:
+    """Outputs (and unknowns) in closed form, on the branch the solver selects in ``regime``.
+
+    Returns:
+        dict name -> sympy expression of the parameters.
+
+    Raises:
+        ValueError: if sympy cannot solve the equations or no root matches the solver.
+
+    Examples:
+        >>> from asymptotics.models.ridge import RIDGE
+        >>> cf = closed_form(RIDGE)
+        >>> cf["kappa"]
+        gamma/2 + lam/2 + sqrt(gamma**2 + 2*gamma*lam - 2*gamma + lam**2 + 2*lam + 1)/2 - 1/2
+    """
+    _check_symbolic(model)
+    cands = sp.solve(list(model.equations), list(model.unknowns), dict=True)
+    if not cands:
+        raise ValueError(f"{model.name}: sympy found no closed-form solution")
+    pts = sample_points(model, regime, seed=seed)
+    cand = _pick_branch(model, cands, pts)
+    out = {u.name: cand[u] for u in model.unknowns}
+    for k, e in model.expanded_outputs().items():
+        out[k] = sp.simplify(e.xreplace(cand))
+    return out
+
+
+def limit(model: FixedPointModel, param: str, value, regime: Mapping | None = None, *,
+          outputs=None, seed: int = 0, check: bool = True) -> dict:
+    """The outputs as ``param -> value`` in ``regime``, solved at the limit.
+
+    The fixed-point equations are taken at ``param = value`` and solved symbolically; the root on the
+    physical branch is selected by matching the numeric solver at ``param = value`` in the regime
+    (the solver works at ``lam = 0``). The outputs are then simplified under the regime. With
+    ``check``, the result is compared with the solver at ``param = value + 1e-9`` (relative 1e-6).
+
+    Args:
+        model: a model without spectral sums.
+        param: the parameter name; value: the limit value (finite).
+        regime: intervals for other parameters, e.g. ``{"gamma": (1, sympy.oo)}``.
+        outputs: names to return (default all outputs and unknowns).
+
+    Returns:
+        dict name -> sympy expression.
+
+    Examples:
+        >>> from asymptotics.models.ridge import RIDGE
+        >>> limit(RIDGE, "lam", 0, {"gamma": (0, 1)})["risk"]
+        -gamma*sigma2/(gamma - 1)
+        >>> sp.factor(limit(RIDGE, "lam", 0, {"gamma": (1, sp.oo)})["risk"])
+        (gamma**2*r2 - 2*gamma*r2 + gamma*sigma2 + r2)/(gamma*(gamma - 1))
+    """
+    _check_symbolic(model)
+    p = _param(model, param)
+    value = sp.sympify(value)
+    if not value.is_finite:
+        raise ValueError("limits at infinity are not supported yet; give a finite value")
+    eqs = [e.subs(p, value) for e in model.equations]
+    cands = sp.solve(eqs, list(model.unknowns), dict=True)
+    if not cands:
+        raise ValueError(f"{model.name}: sympy found no solution of the equations at {param} = {value}")
+    pts = sample_points(model, regime, seed=seed, fixed={param: float(value)})
+    cand = _pick_branch(model, cands, pts)
+    fwd, back = _regime_substitution(model, regime)
+    res = {}
+    names = outputs or (model.unknown_names + model.output_names)
+    full = model.expanded_outputs()
+    for name in names:
+        expr = cand[_unknown(model, name)] if name in model.unknown_names else full[name]
+        expr = expr.xreplace(cand).subs(p, value)
+        pos = _positive(model)
+        e2 = sp.simplify(expr.xreplace(fwd).xreplace(pos))
+        e2 = sp.simplify(e2.xreplace({v: k for k, v in pos.items()}).xreplace(back))
+        res[name] = sp.simplify(e2)
+    if check:
+        _check_against_solver(model, res, pts, param, float(value))
+    return res
+
+
+def _unknown(model, name):
+    return next(u for u in model.unknowns if u.name == name)
+
+
+def _check_against_solver(model, res, pts, param, value):
+    near = dict(pts)
+    near[param] = np.full_like(pts[param], value + 1e-9)
+    sol = solve(model, near, errors="mask")
+    for name, expr in res.items():
+        f = sp.lambdify(model.parameters, expr, modules="numpy")
+        with np.errstate(all="ignore"):
+            got = np.broadcast_to(np.asarray(f(*[pts[k] for k in model.parameter_names]), dtype=float),
+                                  pts[param].shape)
+        ref = np.ma.getdata(getattr(sol, name) if name not in model.unknown_names else sol.unknowns[name])
+        ref = np.broadcast_to(np.asarray(ref, dtype=float), got.shape)
+        if not np.allclose(got, ref, rtol=1e-6, atol=1e-6):
+            raise ValueError(f"{model.name}: the derived limit of {name} disagrees with the solver "
+                             f"near {param} = {value} (max difference {np.max(np.abs(got - ref)):.3g})")
+
+
+def series(model: FixedPointModel, output: str, param: str, value, order: int = 2,
+           regime: Mapping | None = None, *, seed: int = 0) -> sp.Expr:
+    """Expansion of ``output`` around ``param = value`` to ``O((param - value)^order)``, from the closed
+    form on the physical branch, simplified under ``regime``.
+
+    Examples:
+        >>> from asymptotics.models.ridge import RIDGE
+        >>> s = series(RIDGE, "risk", "lam", 0, order=2, regime={"gamma": (0, 1)})
+        >>> sp.simplify(s.subs(RIDGE.parameters[1], 0) - limit(RIDGE, "lam", 0, {"gamma": (0, 1)})["risk"])
+        0
+    """
+    cf = closed_form(model, regime, seed=seed)
+    if output not in cf:
+        raise ValueError(f"{model.name} has no output {output!r}; outputs are {', '.join(cf)}")
+    p = _param(model, param)
+    fwd, back = _regime_substitution(model, regime)
+    pos = _positive(model)
+    e = cf[output].xreplace(fwd).xreplace(pos)
+    ppos = pos.get(p, p)
+    s = sp.series(e, ppos, sp.sympify(value), order).removeO()
+    s = sp.simplify(s)
+    s = s.xreplace({v: k for k, v in pos.items()}).xreplace(back)
+    return sp.collect(sp.expand(sp.simplify(s)), p)
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Result of :func:`verify`.
+
+    Attributes:
+        output: the output checked; n_points: points sampled; precision: digits used.
+        max_abs_diff, max_rel_diff: the largest discrepancies (as floats).
+        worst_point: parameters where the relative discrepancy is largest.
+        ok: ``max_rel_diff <= tol``; tol: the threshold used.
+    """
+
+    output: str
+    n_points: int
+    precision: int
+    max_abs_diff: float
+    max_rel_diff: float
+    worst_point: dict
+    ok: bool
+    tol: float
+
+
+def verify(model: FixedPointModel, claimed, output: str = "risk", regime: Mapping | None = None, *,
+           n_points: int = 20, precision: int = 30, seed: int = 0, tol: float | None = None,
+           fixed: Mapping | None = None) -> VerifyReport:
+    """Check a claimed closed form of ``output`` against the solved model at high precision.
+
+    Args:
+        model: the model.
+        claimed: a sympy expression or a string in the model's parameter names.
+        output: which output (or unknown) the claim is about.
+        regime: parameter intervals where the claim should hold.
+        n_points: random points; precision: mpmath digits for the solver and the claim.
+        tol: largest relative discrepancy accepted (default ``10**(5 - precision)``).
+        fixed: parameters held at given values (e.g. ``{"lam": 0}``).
+
+    Returns:
+        A :class:`VerifyReport`.
+
+    Examples:
+        >>> from asymptotics.models.ridge import RIDGE
+        >>> verify(RIDGE, "sigma2*gamma/(1-gamma)", regime={"gamma": (0, 1)}, fixed={"lam": 0},
+        ...        n_points=5).ok
+        True
+        >>> verify(RIDGE, "sigma2/(1-gamma)", regime={"gamma": (0, 1)}, fixed={"lam": 0},
+        ...        n_points=5).ok
+        False
+    """
+    names = set(model.output_names) | set(model.unknown_names)
+    if output not in names:
+        raise ValueError(f"{model.name} has no output {output!r}; choose one of {', '.join(sorted(names))}")
+    local = {p.name: p for p in model.parameters}
+    try:
+        expr = sp.sympify(claimed, locals=local) if isinstance(claimed, str) else sp.sympify(claimed)
+    except (sp.SympifyError, SyntaxError, TypeError) as e:
+        raise ValueError(f"cannot read the claimed expression {claimed!r}: {e}") from None
+    free = {s.name for s in expr.free_symbols} - set(local)
+    if free:
+        raise ValueError(f"the claimed expression uses unknown symbols {', '.join(sorted(free))}; "
+                         f"parameters are {', '.join(model.parameter_names)}")
+    expr = expr.xreplace({s: local[s.name] for s in expr.free_symbols})
+    f = sp.lambdify(model.parameters, expr, modules="mpmath")
+    pts = sample_points(model, regime, n_points=n_points, seed=seed, fixed=fixed)
+    sol = solve(model, pts)
+    tol = 10.0 ** (5 - precision) if tol is None else tol
+    worst = (-1.0, 0.0, {})
+    with mpmath.workdps(precision):
+        for i in range(n_points):
+            point = {k: pts[k][i] for k in model.parameter_names}
+            x0 = [float(sol.unknowns[u][i]) for u in model.unknown_names]
+            unk, outs = solve_mp(model, point, x0, precision=precision)
+            ref = outs[output] if output in outs else unk[output]
+            got = f(*[mpmath.mpf(point[k]) for k in model.parameter_names])
+            ad = abs(got - ref)
+            rd = ad / max(abs(ref), mpmath.mpf(10) ** (-precision))
+            if rd > worst[0]:
+                worst = (float(rd), float(ad), point)
+    return VerifyReport(output=output, n_points=n_points, precision=precision,
+                        max_abs_diff=worst[1], max_rel_diff=worst[0],
+                        worst_point={k: float(v) for k, v in worst[2].items()},
+                        ok=worst[0] <= tol, tol=tol)
