@@ -156,10 +156,12 @@ class FixedPointModel:
             lines.append(latex(eq) + " &= 0")
         i = sp.Symbol("i")
         for t in self.traces:
-            summand = t.summand.xreplace({c: sp.Symbol(f"{latex_name(c.name)}_{{i}}") for c in self.components})
+            summand = t.summand.xreplace({c: sp.Symbol(_COMPONENT_LATEX.get(c.name, f"{latex_name(c.name)}_{{i}}"))
+                                          for c in self.components})
             lines.append(f"{latex_name(t.symbol.name)} &= \\sum_{{{sp.latex(i)}}} {latex(summand)}")
         for name, expr in self.outputs.items():
-            lines.append(f"{latex_name(name)} &= {latex(expr)}")
+            if getattr(expr, "name", None) != name:  # an output that just exposes a spectral sum
+                lines.append(f"{latex_name(name)} &= {latex(expr)}")
         return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
 
     # ------------------------------------------------------------------ compilation
@@ -177,6 +179,9 @@ LATEX_NAMES = {
     "beta2": "\\beta^{2}", "bias_sum": "\\mathrm{B}_{\\Sigma}", "mu_star": "\\mu_{\\star}",
     "F1sq": "F_{1}^{2}", "Fstar_sq": "F_{\\star}^{2}", "lam_bar": "\\bar{\\lambda}",
 }
+
+
+_COMPONENT_LATEX = {"beta2": "\\beta_{i}^{2}"}
 
 
 def latex(expr) -> str:

@@ -1,0 +1,75 @@
+"""Named theory-vs-simulation checks, and the dispatch the command line uses.
+
+:func:`run_check` takes the records of a theory sweep (from :func:`asymptotics.curves.evaluate`) and
+returns one :class:`~theory_checks.compare.Comparison` per record, in the same order, using the
+model's simulator (the module of ``theory_checks`` with the model's name). :data:`CHECKS` names the
+checks that reproduce a paper's statement; the test-suite runs them (behind the ``slow`` marker at full
+size) and ``asymptotics check`` runs any of their grids.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from .compare import Comparison
+
+__all__ = ["ALLOWANCE_DOC", "CHECKS", "run_check"]
+
+#: The finite-size allowance each model's comparison uses (stated, not tuned).
+ALLOWANCE_DOC = {
+    "ridge": "2 |R| / (n (1 - df2/n))",
+    "ridge-spectrum": "2 |R| / (n (1 - df2/n))",
+}
+
+#: Named checks: a model and the parameter grid of a published statement.
+CHECKS = {
+    "ridge-hmrt": dict(
+        model="ridge", gamma=[0.5, 0.9, 1.1, 2.0], lam=[0.0, 1e-2, 1.0], r2=1.0, sigma2=1.0,
+        d=400, seeds=20,
+        about="Hastie et al. 2019 (arXiv 1903.08560), Thm 1-2: ridge(less) risk below, near and "
+              "above the interpolation threshold"),
+}
+
+
+def _group(records, keys):
+    groups: OrderedDict = OrderedDict()
+    for i, r in enumerate(records):
+        groups.setdefault(tuple(r[k] for k in keys), []).append(i)
+    return groups
+
+
+def run_check(model: str, records, *, d: int = 400, seeds: int = 20, seed: int = 0,
+              values: dict | None = None, k_se: float = 3.0) -> list[Comparison]:
+    """Monte Carlo comparisons for theory ``records`` of ``model`` (same order as ``records``).
+
+    Args:
+        model: a model name of :data:`asymptotics.curves.MODELS`.
+        records: theory records (parameters and ``risk``) as made by ``evaluate``.
+        d: dimension of the simulation (isotropic models; a spectrum fixes its own dimension).
+        seeds, seed: independent draws per point and the master seed.
+        values: the raw parameter values given by the user (for vector parameters).
+        k_se: standard errors tolerated.
+    """
+    out: list = [None] * len(records)
+    if model == "ridge":
+        from . import ridge as sim
+        for (g, r2, s2), idx in _group(records, ("gamma", "r2", "sigma2")).items():
+            lams = np.array([records[i]["lam"] for i in idx])
+            comps = sim.check(g, lams, r2=r2, sigma2=s2, d=d, seeds=seeds, seed=seed, k_se=k_se)
+            for i, c in zip(idx, comps):
+                out[i] = c
+        return out
+    if model == "ridge-spectrum":
+        from asymptotics.curves import load_vector
+        from . import ridge as sim
+        values = values or {}
+        eigs, beta2 = (load_vector(k, values[k]) if isinstance(values[k], str) else np.asarray(values[k])
+                       for k in ("eigs", "beta2"))
+        for (n, s2), idx in _group(records, ("n", "sigma2")).items():
+            lams = np.array([records[i]["lam"] for i in idx])
+            comps = sim.check_spectrum(eigs, beta2, n, lams, sigma2=s2, seeds=seeds, seed=seed, k_se=k_se)
+            for i, c in zip(idx, comps):
+                out[i] = c
+        return out
+    raise ValueError(f"no Monte Carlo check for the model {model!r} yet")
