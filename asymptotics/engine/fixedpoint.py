@@ -365,64 +365,88 @@ def _norm(F):
     return np.sqrt(np.sum(F * F, axis=-1))
 
 
+def _take(a, idx):
+    """``a[idx]``, without a copy when ``idx`` is ``None`` (everything)."""
+    return a if idx is None else a[idx]
+
+
+def _put(a, idx, v):
+    if idx is None:
+        a[...] = v
+    else:
+        a[idx] = v
+
+
 def _newton(comp, x0, p, spectrum, lower, tol, max_iter):
-    """Vectorized damped Newton. Returns x, converged mask, iteration counts, final residual."""
+    """Vectorized damped Newton. Returns x, converged mask, iteration counts, final residual.
+
+    Index arrays are ``None`` while every point is still iterating (the common case), so a grid whose
+    points converge together is processed without copies.
+    """
     P, m = x0.shape
     x = x0.copy()
     scale = np.abs(x0) + 1e-300
     converged = np.zeros(P, dtype=bool)
     failed = np.zeros(P, dtype=bool)
     iters = np.zeros(P, dtype=int)
+    eps4 = 4 * np.finfo(float).eps
     F, J, _ = _residual_and_jacobian(comp, x, p, spectrum)
     for _ in range(max_iter):
         active = ~(converged | failed)
         if not active.any():
             break
-        idx = np.nonzero(active)[0]
-        xa, Fa, Ja = x[idx], F[idx], J[idx]
-        pa = [pi[idx] for pi in p]
-        dx = _newton_step(Fa, Ja)
+        idx = None if active.all() else np.nonzero(active)[0]
+        dx = _newton_step(_take(F, idx), _take(J, idx))
         bad = ~np.isfinite(dx).all(axis=1)
-        failed[idx[bad]] = True
-        keep = ~bad
-        idx, xa, Fa, dx = idx[keep], xa[keep], Fa[keep], dx[keep]
-        pa = [pi[keep] for pi in pa]
-        if idx.size == 0:
-            continue
-        f0 = _norm(Fa)
-        t = np.ones(idx.size)
-        xn = np.empty_like(xa)
-        Fn = np.empty_like(Fa)
-        Jn = np.empty((idx.size, m, m))
-        pending = np.ones(idx.size, dtype=bool)
+        if bad.any():
+            idx = np.arange(P) if idx is None else idx
+            failed[idx[bad]] = True
+            idx, dx = idx[~bad], dx[~bad]
+            if idx.size == 0:
+                continue
+        xa, f0 = _take(x, idx), _norm(_take(F, idx))
+        pa = [_take(q, idx) for q in p]
+        size = xa.shape[0]
+        t = np.ones(size)
+        xn, Fn, Jn = np.empty_like(xa), np.empty((size, m)), np.empty((size, m, m))
+        pending = np.ones(size, dtype=bool)
+        # near the root (relative Newton step below 1e-6) the full step is taken: there the Armijo
+        # test only compares round-off
+        near = (np.abs(dx) <= 1e-6 * np.abs(xa)).all(axis=1)
         for _halving in range(40):
-            pi_ = np.nonzero(pending)[0]
-            trial = xa[pi_] + t[pi_, None] * dx[pi_]
+            sub = None if pending.all() else np.nonzero(pending)[0]
+            x_old = _take(xa, sub)
+            trial = x_old + _take(t, sub)[:, None] * _take(dx, sub)
             if lower is not None:
                 trial = np.maximum(trial, lower)
-            Ft, Jt, _ = _residual_and_jacobian(comp, trial, [q[pi_] for q in pa], spectrum)
+            Ft, Jt, _ = _residual_and_jacobian(comp, trial, [_take(q, sub) for q in pa], spectrum)
             ft = _norm(Ft)
-            acc = np.isfinite(ft) & np.isfinite(Jt).all(axis=(1, 2)) & \
-                (ft <= (1 - 1e-4 * t[pi_]) * f0[pi_] + 1e-300)
-            # a step that does not move the point (already at the root to machine precision) is accepted
-            acc |= np.isfinite(ft) & (np.abs(trial - xa[pi_]) <= 4 * np.finfo(float).eps * np.abs(xa[pi_])).all(axis=1)
-            sel = pi_[acc]
+            acc = np.isfinite(ft) & np.isfinite(Jt).all(axis=(1, 2)) & (
+                (ft <= (1 - 1e-4 * _take(t, sub)) * _take(f0, sub) + 1e-300) | _take(near, sub)
+                | (np.abs(trial - x_old) <= eps4 * np.abs(x_old)).all(axis=1))
+            if sub is None and acc.all():
+                xn, Fn, Jn = trial, Ft, Jt
+                pending[:] = False
+                break
+            sel = np.nonzero(acc)[0] if sub is None else sub[acc]
             xn[sel], Fn[sel], Jn[sel] = trial[acc], Ft[acc], Jt[acc]
             pending[sel] = False
-            t[pi_[~acc]] *= 0.5
             if not pending.any():
                 break
-        stalled = idx[pending]
-        failed[stalled] = True
-        ok = ~pending
-        idx_ok = idx[ok]
-        step = np.abs(xn[ok] - xa[ok])
-        x[idx_ok], F[idx_ok], J[idx_ok] = xn[ok], Fn[ok], Jn[ok]
-        iters[idx] += 1
+            t[np.nonzero(pending)[0]] *= 0.5
+        if pending.any():
+            idx = np.arange(P) if idx is None else idx
+            failed[idx[pending]] = True
+            ok = ~pending
+            idx, xa, xn, Fn, Jn = idx[ok], xa[ok], xn[ok], Fn[ok], Jn[ok]
         # relative step test; a root at exactly 0 (e.g. kappa at lam = 0) is reached when Newton
-        # underflows to it and the step vanishes
-        small = (step <= tol * np.abs(xn[ok]) + 1e-300 * scale[idx_ok]).all(axis=1)
-        converged[idx_ok[small]] = True
+        # underflows to it and the step vanishes. (Computed before x is updated: xa may be a view.)
+        small = (np.abs(xn - xa) <= tol * np.abs(xn) + 1e-300 * _take(scale, idx)).all(axis=1)
+        _put(x, idx, xn)
+        _put(F, idx, Fn)
+        _put(J, idx, Jn)
+        _put(iters, idx, _take(iters, idx) + 1)
+        _put(converged, idx, _take(converged, idx) | small)
     # a final sanity check on the residual: a tiny step must come with a small residual
     fscale = np.sqrt(np.finfo(float).eps)
     resid = _norm(F)

@@ -80,6 +80,16 @@ _SYMBOLS_DOC = {
 }
 
 
+def _iso_kappa(gamma, lam):
+    """The positive root of ``kappa^2 + (1 - gamma - lam) kappa - lam = 0`` (the isotropic equation
+    times ``1 + kappa``), written without cancellation; Newton then only polishes and verifies it."""
+    b = gamma + lam - 1
+    root = np.sqrt(b * b + 4 * lam)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = np.where(b > 0, (b + root) / 2, 2 * lam / (root - b))
+    return np.where(lam == 0, np.maximum(b, 0.0), k)
+
+
 def _iso_singular(p, spectrum):
     mask = (p["lam"] == 0) & (p["gamma"] == 1)
     return mask, {"kappa": 0.0, "df1_over_n": 1.0, "df2_over_n": 1.0, "bias": 0.0,
@@ -106,9 +116,7 @@ RIDGE = FixedPointModel(
     },
     source=SOURCE_ISO,
     lower_bounds=(0.0,),
-    # kappa < lam + gamma, and the residual is convex increasing above its largest root, so Newton
-    # started at this upper bound decreases monotonically to the physical root.
-    initial_guess=lambda gamma, lam, r2, sigma2: (lam + gamma,),
+    initial_guess=lambda gamma, lam, r2, sigma2: (_iso_kappa(gamma, lam),),
     admissible=lambda p, u, t: _admissible(p, u, t, p["gamma"] / (1 + u["kappa"]) ** 2),
     singular=_iso_singular,
     symbols_doc=_SYMBOLS_DOC,
