@@ -37,8 +37,8 @@ name           sigma(x)                                          Hermite coeffic
 ============== ================================================ =========================
 
 Aliases: ``linear`` -> ``identity``, ``heaviside`` -> ``step``, ``polynomial`` -> ``poly``,
-``quadratic`` -> ``quad``, ``swish`` -> ``silu``. Names are case-insensitive and ``-`` is read
-as ``_``.
+``quadratic`` -> ``quad``, ``swish`` -> ``silu``, and ``relu2``/``relu3`` -> ``relu_p`` with
+``p = 2``/``3``. Names are case-insensitive and ``-`` is read as ``_``.
 
 Parameters are stored **exactly** (sympy numbers): an int stays an integer, a ``Fraction`` or a
 sympy number is kept, and a float is read as the decimal it prints as (``0.1`` means ``1/10``),
@@ -76,7 +76,7 @@ import sympy
 
 from asymptotics._validation import check_array_1d, check_int, check_real
 
-__all__ = ["Activation", "ACTIVATIONS", "ALIASES", "SYMBOL", "get_activation"]
+__all__ = ["Activation", "ACTIVATIONS", "ALIASES", "PARAM_ALIASES", "SYMBOL", "get_activation"]
 
 #: The real symbol in which every ``Activation.sympy_form`` is written.
 SYMBOL = sympy.Symbol("x", real=True)
@@ -92,6 +92,9 @@ ALIASES: dict[str, str] = {
     "linear": "identity", "heaviside": "step", "polynomial": "poly", "quadratic": "quad",
     "swish": "silu",
 }
+
+#: Short names that fix a parameter: ``relu2`` is ``relu_p`` with ``p = 2``, ``relu3`` with ``p = 3``.
+PARAM_ALIASES: dict[str, tuple[str, dict]] = {"relu2": ("relu_p", {"p": 2}), "relu3": ("relu_p", {"p": 3})}
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ class Activation:
         kind: ``"named"`` (from the registry), ``"callable"`` (a user function) or ``"sympy"``
             (a user sympy expression).
         max_precision: the largest number of correct digits the numeric forms can deliver
-            (``15`` for a float-only user function), or ``None`` for unlimited.
+            (``14`` for a float-only user function), or ``None`` for unlimited.
         doc: one line stating the exact form; it is also the instance's ``__doc__``.
     """
 
@@ -460,9 +463,11 @@ _PARAM_SPECS = {
 def _canonical_name(name: str) -> str:
     key = name.strip().lower().replace("-", "_")
     key = ALIASES.get(key, key)
+    if key in PARAM_ALIASES:
+        return key
     if key not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; known activations are: {', '.join(ACTIVATIONS)}"
-                         f" (aliases: {', '.join(f'{k}={v}' for k, v in ALIASES.items())}), "
+                         f" (aliases: {', '.join(f'{k}={v}' for k, v in ALIASES.items())}, relu2, relu3), "
                          "or pass a callable or a sympy expression")
     return key
 
@@ -519,7 +524,7 @@ def _named(name: str, params: tuple) -> Activation:
         fam = _PowerFamily(1, sympy.Integer(1), -a)
         der = fam.derivative()
         return Activation("leaky_relu", params, sympy.Piecewise((x, x > 0), (a * x, True)), fam, fam,
-                          (0.0,), der, der, doc=f"leaky_relu(x) = x if x > 0 else {a}*x.")
+                          (0.0,), der, der, doc=f"leaky_relu(x) = x if x > 0 else slope*x, with slope = {a}.")
     if name == "relu_p":
         p = int(P["p"])
         fam = _PowerFamily(p, sympy.Integer(1), sympy.Integer(0))
@@ -706,7 +711,7 @@ def _from_callable(f, kinks=(), name=None, derivative=None) -> Activation:
         float_only = float_only or mp_der.float_only
     label = name if name is not None else getattr(f, "__name__", "custom")
     return Activation(str(label), (), None, _UserMp(f, float_only), _UserNp(f, _accepts_arrays(f)), kinks,
-                      mp_der, np_der, kind="callable", max_precision=15 if float_only else None,
+                      mp_der, np_der, kind="callable", max_precision=14 if float_only else None,
                       doc=f"user function {label!r} ({'double precision only' if float_only else 'mpmath'}); "
                           f"kinks at {list(kinks)}.")
 
@@ -769,7 +774,7 @@ def get_activation(name_or_callable, **params) -> Activation:
             is), a sympy expression in one real symbol, or a Python callable of one argument.
             A callable should accept an ``mpmath.mpf`` and compute in mpmath (then any precision
             is available); one that only works on floats (``numpy.tanh``, ``math.tanh``) is
-            accepted but limited to 15 digits (``max_precision = 15``).
+            accepted but limited to 14 digits (``max_precision = 14``).
         **params: for a name, its parameters (``a`` for erf/exp/sin/cos, ``p`` for relu_p,
             ``slope`` for leaky_relu, ``coeffs`` for poly); for a callable, ``kinks`` (points
             where sigma or a derivative jumps), ``name`` and ``derivative`` (sigma', optional);
@@ -803,6 +808,12 @@ def get_activation(name_or_callable, **params) -> Activation:
         return name_or_callable
     if isinstance(name_or_callable, str):
         name = _canonical_name(name_or_callable)
+        if name in PARAM_ALIASES:
+            if params:
+                raise ValueError(f"activation {name!r} takes no parameters (it is {PARAM_ALIASES[name][0]!r} "
+                                 f"with {PARAM_ALIASES[name][1]}); call get_activation({PARAM_ALIASES[name][0]!r}, "
+                                 "...) instead")
+            name, params = PARAM_ALIASES[name]
         return _named(name, _normalize_params(name, params))
     allowed = {"kinks", "name", "derivative"}
     unknown = sorted(set(params) - allowed)

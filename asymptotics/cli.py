@@ -90,7 +90,7 @@ def _cmd_risk(args, entry):
     recs, meta = evaluate(entry.name, precision=args.precision, **_model_values(args, entry))
     if args.precision:
         recs = [_mp_record(r, args.precision, args.format) for r in recs]
-    if args.format == "json":
+    if args.precision and args.format == "json":
         return json.dumps(recs[0] if len(recs) == 1 else recs, indent=2)
     return format_records(recs, args.format, metadata=meta if args.format == "csv" else None,
                           digits=args.digits)
@@ -125,8 +125,6 @@ def _cmd_curve(args, entry):
                    series=axes[1] if len(axes) == 2 else None, logx=args.logx, logy=args.logy,
                    title=f"{entry.name}: {entry.description}")
         meta["plot"] = args.plot
-    if args.format == "json":
-        return json.dumps({"metadata": meta, "records": recs} if args.metadata else recs, indent=2)
     return format_records(recs, args.format, metadata=meta if args.format == "csv" or args.metadata else None,
                           digits=args.digits)
 
@@ -157,13 +155,12 @@ def _cmd_check(args, entry):
     meta.update(d=args.d, seeds=args.seeds, seed=args.seed,
                 allowance=catalog.ALLOWANCE_DOC.get(entry.name, ""))
     n_bad = sum(c.verdict == "disagree" for c in comps)
-    if args.format == "json":
-        return json.dumps(rows[0] if len(rows) == 1 else rows, indent=2)
     text = format_records(rows, args.format, metadata=meta if args.format == "csv" else None,
                           digits=args.digits)
     if args.format == "table":
+        dim = f"d = {args.d}" if "d" in rows[0] else f"d = {len(rows[0].get('eigs', [])) or 'len(eigs)'}"
         text += (f"\n{len(rows) - n_bad} of {len(rows)} points agree within {comps[0].k_se:g} standard "
-                 f"errors plus the finite-size allowance ({meta['allowance']}); d = {args.d}, "
+                 f"errors plus the finite-size allowance ({meta['allowance']}); {dim}, "
                  f"{args.seeds} seeds.")
     args._exit = 1 if n_bad else 0
     return text

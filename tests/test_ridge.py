@@ -158,3 +158,12 @@ def test_spectrum_properties(eigs, n, l):
     # the fixed-point equation holds at the returned kappa
     k = sol.kappa
     assert k - l == pytest.approx(k / n * np.sum(e / (e + k)), rel=1e-10, abs=1e-14)
+
+
+@pytest.mark.parametrize("lam", [1e-8, 1e-14, 1e-20])
+def test_accuracy_at_the_threshold_with_tiny_ridge(lam):
+    # at gamma = 1 the naive 1 - gamma/(1+kappa)^2 cancels; the model is written so that it does not
+    sol = ridge.risk(1.0, lam, r2=1.0, sigma2=1.0)
+    bias, var = ridge.mp_closed_form(1.0, lam, 1.0, 1.0, precision=40)
+    assert sol.variance == pytest.approx(float(var), rel=1e-12)
+    assert sol.bias == pytest.approx(float(bias), rel=1e-12)

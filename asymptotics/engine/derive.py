@@ -38,6 +38,14 @@ def _check_symbolic(model: FixedPointModel):
                          "(use the isotropic model or a law with a closed form)")
 
 
+def _equations(model):
+    return [sp.sympify(e).doit() for e in model.equations]  # doit: drop UnevaluatedExpr groupings
+
+
+def _outputs(model):
+    return {k: v.doit() for k, v in model.expanded_outputs().items()}
+
+
 def _param(model, name):
     for p in model.parameters:
         if p.name == name:
@@ -127,13 +135,13 @@ def closed_form(model: FixedPointModel, regime: Mapping | None = None, *, seed: 
         gamma/2 + lam/2 + sqrt(gamma**2 + 2*gamma*lam - 2*gamma + lam**2 + 2*lam + 1)/2 - 1/2
     """
     _check_symbolic(model)
-    cands = sp.solve(list(model.equations), list(model.unknowns), dict=True)
+    cands = sp.solve(_equations(model), list(model.unknowns), dict=True)
     if not cands:
         raise ValueError(f"{model.name}: sympy found no closed-form solution")
     pts = sample_points(model, regime, seed=seed)
     cand = _pick_branch(model, cands, pts)
     out = {u.name: cand[u] for u in model.unknowns}
-    for k, e in model.expanded_outputs().items():
+    for k, e in _outputs(model).items():
         out[k] = sp.simplify(e.xreplace(cand))
     return out
 
@@ -168,7 +176,7 @@ def limit(model: FixedPointModel, param: str, value, regime: Mapping | None = No
     value = sp.sympify(value)
     if not value.is_finite:
         raise ValueError("limits at infinity are not supported yet; give a finite value")
-    eqs = [e.subs(p, value) for e in model.equations]
+    eqs = [e.subs(p, value) for e in _equations(model)]
     cands = sp.solve(eqs, list(model.unknowns), dict=True)
     if not cands:
         raise ValueError(f"{model.name}: sympy found no solution of the equations at {param} = {value}")
@@ -177,7 +185,7 @@ def limit(model: FixedPointModel, param: str, value, regime: Mapping | None = No
     fwd, back = _regime_substitution(model, regime)
     res = {}
     names = outputs or (model.unknown_names + model.output_names)
-    full = model.expanded_outputs()
+    full = _outputs(model)
     for name in names:
         expr = cand[_unknown(model, name)] if name in model.unknown_names else full[name]
         expr = expr.xreplace(cand).subs(p, value)

@@ -96,8 +96,8 @@ class FixedPointModel:
         initial_guess: ``f(**params) -> tuple of arrays`` (one per unknown); params are broadcast
             float arrays, plus ``spectrum`` (dict of component arrays) for models with traces.
         admissible: ``f(params, unknowns, traces) -> bool array``: the physical branch.
-        singular: ``f(params, spectrum) -> (mask, {output_or_unknown: value})`` for points where the
-            theory diverges; their values are set exactly instead of solved.
+        singular: ``f(params, spectrum) -> (mask, {name: value})`` for points where the theory
+            diverges; it gives the exact value of every unknown and output there (e.g. ``inf``).
         symbols_doc: a one-line meaning of every symbol, for the docs.
         sample_ranges: parameter name -> (low, high), where random checks draw points.
         regimes: named parameter intervals in which the physical branch has one closed form,
@@ -187,8 +187,8 @@ _COMPONENT_LATEX = {"beta2": "\\beta_{i}^{2}"}
 def latex(expr) -> str:
     """LaTeX of an expression with the package's symbol names typeset as in the papers.
 
-    >>> latex(sp.Symbol("sigma2") * sp.Symbol("gamma") / (1 - sp.Symbol("gamma")))
-    '\\frac{\\gamma \\sigma^{2}}{1 - \\gamma}'
+    >>> print(latex(sp.Symbol("sigma2") * sp.Symbol("gamma") / (1 - sp.Symbol("gamma"))))
+    \\frac{\\gamma \\sigma^{2}}{1 - \\gamma}
     """
     expr = sp.sympify(expr)
     names = {s: LATEX_NAMES[s.name] for s in expr.free_symbols if s.name in LATEX_NAMES}
@@ -290,17 +290,11 @@ class Solution:
     def records(self, include_unknowns: bool = True) -> list[dict]:
         """Flat dicts, one per grid point (C order): parameters, unknowns, outputs."""
         groups = [self.params] + ([self.unknowns] if include_unknowns else []) + [self.outputs]
-        flat = {k: np.broadcast_to(np.asarray(v, dtype=object if self.precision else float), self.shape).ravel()
-                for g in groups for k, v in g.items() if np.ndim(v) or True}
-        n = int(np.prod(self.shape)) if self.shape else 1
-        out = []
-        for i in range(n):
-            rec = {}
-            for k, v in flat.items():
-                x = v[i]
-                rec[k] = float(x) if self.precision is None else x
-            out.append(rec)
-        return out
+        dtype = float if self.precision is None else object
+        flat = {k: np.broadcast_to(np.asarray(v, dtype=dtype), self.shape).ravel()
+                for g in groups for k, v in g.items()}
+        n = int(np.prod(self.shape))
+        return [{k: (float(v[i]) if dtype is float else v[i]) for k, v in flat.items()} for i in range(n)]
 
 
 # ---------------------------------------------------------------------- the numpy solver
@@ -348,7 +342,7 @@ def _newton_step(F, J):
     P, m = F.shape
     if m == 1:
         with np.errstate(all="ignore"):
-            return -F / J[:, :, 0]
+            return np.where(F == 0, 0.0, -F / J[:, :, 0])  # an exact root needs no step
     dx = np.full_like(F, np.nan)
     ok = np.isfinite(J).all(axis=(1, 2)) & np.isfinite(F).all(axis=1)
     with np.errstate(all="ignore"):
@@ -358,6 +352,7 @@ def _newton_step(F, J):
     good = ok & (cond < 1e14)
     if good.any():
         dx[good] = np.linalg.solve(J[good], -F[good][..., None])[..., 0]
+    dx[(F == 0).all(axis=1)] = 0.0  # an exact root needs no step
     return dx
 
 
@@ -516,6 +511,10 @@ def solve(model: FixedPointModel, params: Mapping, *, spectrum: Mapping | None =
     if model.singular is not None:
         sing, sing_values = model.singular(flatp, dict(zip(comp_syms, spec)))
         sing = np.broadcast_to(np.asarray(sing, dtype=bool), (P,)).copy()
+        missing = (set(model.unknown_names) | set(model.outputs)) - set(sing_values)
+        if missing:
+            raise TypeError(f"{model.name}: the singular rule must give every unknown and output; "
+                            f"missing {', '.join(sorted(missing))}")
 
     x = np.zeros((P, m))
     conv = sing.copy()
@@ -595,42 +594,27 @@ def solve(model: FixedPointModel, params: Mapping, *, spectrum: Mapping | None =
 
 # ---------------------------------------------------------------------- the mpmath path
 def _solve_mp_points(model, flatp, spec, x, conv, sing, sing_values, precision):
-    P, m = x.shape
+    """Re-solve every verified point in mpmath; singular points take their exact values."""
+    P = x.shape[0]
     unk = {k: np.empty(P, dtype=object) for k in model.unknown_names}
     outs = {k: np.empty(P, dtype=object) for k in model.outputs}
     for i in range(P):
         if not conv[i]:
-            for d in (unk, outs):
-                for k in d:
-                    d[k][i] = mpmath.mpf("nan")  # masked below by the caller; never exposed
-            continue
-        point = {k: flatp[k][i] for k in model.parameter_names}
-        if sing[i]:
-            u = {k: mpmath.mpf(float(x[i, j])) for j, k in enumerate(model.unknown_names)}
-            vals = {}
-            for k in model.outputs:
-                vals[k] = mpmath.mpf(float(np.broadcast_to(sing_values[k], (P,))[i])) \
-                    if k in sing_values else None
-            for k, v in sing_values.items():
-                if k in u:
-                    u[k] = mpmath.mpf(float(np.broadcast_to(v, (P,))[i]))
-            missing = [k for k, v in vals.items() if v is None]
-            if missing:
-                with mpmath.workdps(precision):
-                    extra = solve_mp(model, point, x[i], spectrum=spec, precision=precision, solved=u)
-                for k in missing:
-                    vals[k] = extra[1][k]
+            u = vals = dict.fromkeys(list(unk) + list(outs), mpmath.mpf(0))  # masked by the caller
+        elif sing[i]:
+            u = vals = {k: mpmath.mpf(float(np.broadcast_to(v, (P,))[i])) for k, v in sing_values.items()}
         else:
+            point = {k: flatp[k][i] for k in model.parameter_names}
             u, vals = solve_mp(model, point, x[i], spectrum=spec, precision=precision)
-        for k in model.unknown_names:
+        for k in unk:
             unk[k][i] = u[k]
-        for k in model.outputs:
+        for k in outs:
             outs[k][i] = vals[k]
     return unk, outs
 
 
 def solve_mp(model: FixedPointModel, point: Mapping, x0: Sequence, *, spectrum=(), precision: int = 30,
-             max_iter: int = 100, solved: Mapping | None = None):
+             max_iter: int = 100):
     """Newton's method for one point in mpmath at ``precision`` digits.
 
     Args:
@@ -639,7 +623,6 @@ def solve_mp(model: FixedPointModel, point: Mapping, x0: Sequence, *, spectrum=(
         x0: a starting point (the double-precision solution).
         spectrum: component arrays (in the model's component order).
         precision: significant digits of the result.
-        solved: skip Newton and evaluate outputs at these unknowns (for singular points).
 
     Returns:
         (unknowns, outputs): dicts of mpmath numbers.
@@ -679,33 +662,30 @@ def solve_mp(model: FixedPointModel, point: Mapping, x0: Sequence, *, spectrum=(
                         (comp.jac_trace[i][t](*a) * tg[t][j] for t in range(len(tv))), mpmath.mpf(0))
             return F, J, tv
 
-        if solved is not None:
-            x = [mpmath.mpf(solved[k]) for k in model.unknown_names]
-        else:
-            x = [mpmath.mpf(float(v)) for v in x0]
-            lower = model.lower_bounds
-            scale = [abs(v) + mpmath.mpf(10) ** (-precision - 10) for v in x]
-            eps = mpmath.mpf(10) ** (-precision - 5)
-            ok = False
-            for _ in range(max_iter):
-                F, J, _tv = FJ(x)
-                try:
-                    dx = mpmath.lu_solve(J, -F)
-                except ZeroDivisionError:
-                    break
-                xn = [x[j] + dx[j] for j in range(m)]
-                if lower is not None:
-                    xn = [max(v, lower[j]) if lower[j] is not None else v for j, v in enumerate(xn)]
-                step = max(abs(xn[j] - x[j]) / (abs(xn[j]) + scale[j]) for j in range(m))
-                x = xn
-                if step <= eps:
-                    ok = True
-                    break
-            F, _J, _tv = FJ(x)
-            res = mpmath.norm(F)
-            if not ok or res > mpmath.mpf(10) ** (-precision) * (1 + mpmath.norm(mpmath.matrix(scale))):
-                raise ValueError(f"{model.name}: could not verify the fixed point to {precision} digits "
-                                 f"at {point} (residual {mpmath.nstr(res, 5)})")
+        x = [mpmath.mpf(float(v)) for v in x0]
+        lower = model.lower_bounds
+        scale = [abs(v) + mpmath.mpf(10) ** (-precision - 10) for v in x]
+        eps = mpmath.mpf(10) ** (-precision - 5)
+        ok = False
+        for _ in range(max_iter):
+            F, J, _tv = FJ(x)
+            try:
+                dx = mpmath.lu_solve(J, -F)
+            except ZeroDivisionError:
+                break
+            xn = [x[j] + dx[j] for j in range(m)]
+            if lower is not None:
+                xn = [max(v, lower[j]) if lower[j] is not None else v for j, v in enumerate(xn)]
+            step = max(abs(xn[j] - x[j]) / (abs(xn[j]) + scale[j]) for j in range(m))
+            x = xn
+            if step <= eps:
+                ok = True
+                break
+        F, _J, _tv = FJ(x)
+        res = mpmath.norm(F)
+        if not ok or res > mpmath.mpf(10) ** (-precision) * (1 + mpmath.norm(mpmath.matrix(scale))):
+            raise ValueError(f"{model.name}: could not verify the fixed point to {precision} digits "
+                             f"at {point} (residual {mpmath.nstr(res, 5)})")
         tv, _ = traces(x)
         a = list(x) + p + tv
         outs = {k: f(*a) for k, f in comp.outputs.items()}

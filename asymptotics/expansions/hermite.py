@@ -45,16 +45,15 @@ with a ``ValueError``: growth is detected by probing ``sigma(x)^2 exp(-x^2/(2q))
 >>> h.exact_mu_star
 sqrt(1/4 - 1/(2*pi))
 >>> print(h.mu0, h.mu1, round(h.mu_star, 12))
-0.3989422804014327 0.5 0.105665730588804
+0.3989422804014327 0.5 0.301405137495
 >>> t = hermite_coefficients("tanh", kmax=3, precision=20)
 >>> t.is_exact, round(t.mu1, 15)
-(False, 0.605706499652489)
+(False, 0.605705509602159)
 """
 from __future__ import annotations
 
 import functools
 import math
-import numbers
 from dataclasses import dataclass
 
 import mpmath
@@ -169,9 +168,8 @@ class HermiteExpansion:
         It approximates ``sigma(x)`` in ``L^2(N(0, q))`` (exactly, for a polynomial of degree
         ``<= kmax``).
 
-        >>> h = hermite_coefficients("poly", kmax=3) if False else hermite_coefficients(
-        ...     get_activation("poly", coeffs=[1, -2, 0, 1]), kmax=3)
-        >>> float(h.evaluate(2.0))  # 1 - 2*2 + 2**3
+        >>> h = hermite_coefficients(get_activation("poly", coeffs=[1, -2, 0, 1]), kmax=3)
+        >>> round(float(h.evaluate(2.0)), 12)  # 1 - 2*2 + 2**3
         5.0
         """
         x = check_real("x", x)
@@ -611,6 +609,23 @@ def _rule() -> TanhSinh:
     return TanhSinh(mpmath.mp)
 
 
+@functools.lru_cache(maxsize=64)
+def _standard_nodes(degree: int, prec: int) -> tuple:
+    """Tanh-sinh nodes and weights of one level on ``[-1, 1]`` (computed with 20 guard bits)."""
+    with mpmath.workprec(prec + 20):
+        return tuple(_rule().calc_nodes(degree, prec))
+
+
+def _nodes(a, b, degree: int, prec: int):
+    """The level-``degree`` nodes mapped to ``[a, b]`` (possibly infinite), as mpmath maps them.
+
+    Only the standard nodes are cached (bounded), so sweeps over many intervals (kinks move with
+    ``q``) do not accumulate memory.
+    """
+    with mpmath.workprec(prec + 20):
+        return _rule().transform_nodes(list(_standard_nodes(degree, prec)), a, b)
+
+
 def _phi(g):
     return mpmath.exp(-g * g / 2) / mpmath.sqrt(2 * mpmath.pi)
 
@@ -694,7 +709,6 @@ def _tanh_sinh(level_sum, ncomp, breaks, tol_of, label):
     since tanh-sinh roughly doubles the number of correct digits per level. Returns
     ``(values, error_estimates)``; raises ``ValueError`` when ``_MAX_DEGREE`` levels do not suffice.
     """
-    rule = _rule()
     prec = mpmath.mp.prec
     pieces = list(zip(breaks[:-1], breaks[1:]))
     npieces = len(pieces)
@@ -703,7 +717,7 @@ def _tanh_sinh(level_sum, ncomp, breaks, tol_of, label):
         levels = []
         for degree in range(1, _MAX_DEGREE + 1):
             h = mpmath.ldexp(mpmath.mpf(1), -degree)
-            new = level_sum(rule.get_nodes(a, b, degree, prec))
+            new = level_sum(_nodes(a, b, degree, prec))
             if levels:
                 levels.append([v / 2 + h * n for v, n in zip(levels[-1], new)])
             else:
@@ -798,19 +812,39 @@ class _HermiteSums:
 
 
 def _quadrature_values(act: Activation, kmax: int, q_exact, precision: int):
-    """Coefficients ``c_0..c_K`` (``K = max(kmax, 1)``) and ``E sigma^2`` by quadrature, as mpf at
-    the working precision (``precision + _GUARD`` digits). Must be called inside ``workdps``."""
+    """Coefficients ``c_0..c_K`` (``K = max(kmax, 1)``), ``E sigma^2`` and ``mu_star^2`` by quadrature,
+    as mpf at the working precision. Must be called inside ``workdps``.
+
+    ``mu_star^2`` is integrated directly as ``E[(sigma(sG) - c_0 - c_1 G)^2]`` so that it is accurate
+    relative to itself (the difference ``E sigma^2 - c_0^2 - c_1^2`` would lose all digits when the
+    nonlinear part is small).
+    """
     label = f"activation {act.name!r}"
     s = mpmath.sqrt(_mp_of(q_exact))
     m2, integrand = _quad_second_moment(act.mp_func, s, act.kinks, precision, label)
     K = max(kmax, 1)
+    zero = mpmath.mpf(0)
     if m2 == 0:
-        return [mpmath.mpf(0)] * (K + 1), m2
+        return [zero] * (K + 1), m2, zero
     level_sum = _HermiteSums(integrand, K, mpmath.mp.prec + 10)
     tol = mpmath.mpf(10) ** -(precision + 1) * mpmath.sqrt(m2)
-    coeffs, _ = _tanh_sinh(level_sum, K + 1, _breaks(act.kinks, s), lambda cur: [tol] * (K + 1),
+    breaks = _breaks(act.kinks, s)
+    coeffs, _ = _tanh_sinh(level_sum, K + 1, breaks, lambda cur: [tol] * (K + 1),
                            f"{label}: Hermite coefficients")
-    return coeffs, m2
+    c0, c1 = coeffs[0], coeffs[1]
+
+    def residual(g):
+        v = integrand.value(g)
+        if v is None:
+            return None
+        r = v[0] - c0 - c1 * g
+        return (r * r * v[1],)
+
+    floor = mpmath.mpf(10) ** -(2 * precision + 2) * m2
+    (star2,), _ = _tanh_sinh(_pointwise(residual, 1), 1, breaks, lambda cur: [mpmath.mpf(10) ** -(precision + 1)
+                                                                              * abs(cur[0]) + floor],
+                             f"{label}: mu_star^2")
+    return coeffs, m2, star2
 
 
 def gaussian_expectation(func, *, q=1.0, kinks=(), precision: int = 30):
@@ -828,42 +862,47 @@ def gaussian_expectation(func, *, q=1.0, kinks=(), precision: int = 30):
 
     >>> float(gaussian_expectation(lambda x: x**4, q=2.0))  # 3 q^2
     12.0
-    >>> print(gaussian_expectation("relu", precision=25))
-    0.3989422804014326779399461
+    >>> mpmath.nstr(gaussian_expectation("relu", precision=25), 25)  # 1/sqrt(2 pi)
+    '0.3989422804014326779399461'
     """
     precision = check_int("precision", precision, low=5, high=1000)
-    check_real("q", q, low=0, low_open=True)
     q_exact = to_exact("q", q, low=0, low_open=True)
     act = func if isinstance(func, Activation) else (
         get_activation(func) if isinstance(func, (str, sympy.Basic)) else get_activation(func, kinks=kinks))
     _check_precision(act, precision)
     all_kinks = tuple(sorted(set(act.kinks) | {float(k) for k in check_real("kinks", list(kinks)).ravel()}))
-    label = f"E[{act.name}]"
     with mpmath.workdps(precision + _GUARD):
-        s = mpmath.sqrt(_mp_of(q_exact))
-        cutoff = _find_cutoff(act.mp_func, s, precision, label)
-        integrand = _Integrand(act.mp_func, s, cutoff)
-
-        def comp(g):
-            v = integrand.value(g)
-            if v is None:
-                return None
-            return (v[0] * v[1], abs(v[0]) * v[1])
-
-        rel = mpmath.mpf(10) ** -(precision + 1)
-        (val, _), _ = _tanh_sinh(_pointwise(comp, 2), 2, _breaks(all_kinks, s),
-                                 lambda cur: [rel * cur[1] + _tiny()] * 2,
-                                 label)
+        val, _ = _expectation(act.mp_func, mpmath.sqrt(_mp_of(q_exact)), all_kinks, precision, f"E[{act.name}]")
     with mpmath.workdps(precision):
         return +val
+
+
+def _expectation(func, s, kinks, precision, label):
+    """``(E func(sG), E|func(sG)|)`` by quadrature, to ``10**-(precision+1) E|func|`` (inside workdps)."""
+    cutoff = _find_cutoff(func, s, precision, label)
+    integrand = _Integrand(func, s, cutoff)
+
+    def comp(g):
+        v = integrand.value(g)
+        if v is None:
+            return None
+        return (v[0] * v[1], abs(v[0]) * v[1])
+
+    rel = mpmath.mpf(10) ** -(precision + 1)
+    (val, absval), _ = _tanh_sinh(_pointwise(comp, 2), 2, _breaks(kinks, s),
+                                  lambda cur: [rel * cur[1] + _tiny()] * 2, label)
+    return val, absval
 
 
 # ----------------------------------------------------------------------------------------------
 # Assembly
 # ----------------------------------------------------------------------------------------------
-def _finish(act, kmax, q_exact, precision, mp_c, mp_m2, exact_c, exact_m2, method, work_dps):
-    """Build the ``HermiteExpansion`` from working-precision values (inside ``workdps``)."""
-    K = max(kmax, 1)
+def _finish(act, kmax, q_exact, precision, mp_c, mp_m2, mp_star2, exact_c, exact_m2, method, work_dps):
+    """Build the ``HermiteExpansion`` from working-precision values (inside ``workdps``).
+
+    ``mp_star2`` is ``E sigma^2 - c_0^2 - c_1^2`` computed *accurately near zero* by the caller
+    (``mu_star = sqrt(mp_star2)`` would otherwise inherit the square root of the round-off).
+    """
     c0, c1 = mp_c[0], mp_c[1]
     sum_sq = mpmath.fsum(c * c for c in mp_c[: kmax + 1])
     # Allowed round-off/quadrature slack for quantities that must be >= 0.
@@ -872,28 +911,29 @@ def _finish(act, kmax, q_exact, precision, mp_c, mp_m2, exact_c, exact_m2, metho
     else:
         slack = mpmath.mpf(10) ** -(work_dps - 5) * (mp_m2 + 1)
     tail = mp_m2 - sum_sq
-    star2 = mp_m2 - c0 * c0 - c1 * c1
-    for name, val in (("tail", tail), ("mu_star^2", star2)):
+    for name, val in (("tail", tail), ("mu_star^2", mp_star2)):
         if val < -slack:
             raise ValueError(f"activation {act.name!r}: Parseval check failed ({name} = {mpmath.nstr(val, 5)} "
                              "< 0); the quadrature is not accurate enough for this function -- declare its "
                              "kinks or lower the precision")
+    exact_fields = (None,) * 6
+    if exact_c is not None:
+        ex = tuple(exact_c[: kmax + 1])
+        e_m0, e_m1 = exact_c[0], exact_c[1]
+        e_star2 = sympy.expand(exact_m2 - e_m0 ** 2 - e_m1 ** 2)
+        e_tail = sympy.expand(exact_m2 - sympy.Add(*[e ** 2 for e in ex]))
+        exact_fields = (ex, e_m0, e_m1, sympy.sqrt(e_star2), exact_m2, e_tail)
+        if e_tail == 0:
+            tail = mpmath.mpf(0)
+        if e_star2 == 0:
+            mp_star2 = mpmath.mpf(0)
     tail = max(tail, mpmath.mpf(0))
-    star2 = max(star2, mpmath.mpf(0))
-    mu_star = mpmath.sqrt(star2)
+    mu_star = mpmath.sqrt(max(mp_star2, mpmath.mpf(0)))
     with mpmath.workdps(precision):
         rounded = tuple(+c for c in mp_c[: kmax + 1])
         r_m0, r_m1, r_star, r_m2, r_tail = +c0, +c1, +mu_star, +mp_m2, +tail
     coeffs = np.array([float(c) for c in mp_c[: kmax + 1]], dtype=float)
     coeffs.setflags(write=False)
-    if exact_c is not None:
-        ex = tuple(exact_c[: kmax + 1])
-        e_m0, e_m1 = exact_c[0], exact_c[1]
-        e_star = sympy.sqrt(sympy.expand(exact_m2 - e_m0 ** 2 - e_m1 ** 2))
-        e_tail = sympy.expand(exact_m2 - sympy.Add(*[e ** 2 for e in ex]))
-        exact_fields = (ex, e_m0, e_m1, e_star, exact_m2, e_tail)
-    else:
-        exact_fields = (None,) * 6
     return HermiteExpansion(
         activation=act.name, kmax=kmax, q=float(q_exact), precision=precision, coeffs=coeffs,
         mp_coeffs=rounded, mu0=float(c0), mu1=float(c1), mu_star=float(mu_star), second_moment=float(mp_m2),
@@ -913,9 +953,11 @@ def _compute(act: Activation, kmax: int, q_exact, precision: int, mode: str) -> 
         sic = _SympyIntegralCF(act.sympy_form)
         exact_c = [sic.coeff(k, q_exact) for k in range(K + 1)]
         exact_m2 = sic.second(q_exact)
+        star2 = sympy.expand(exact_m2 - exact_c[0] ** 2 - exact_c[1] ** 2)
         with mpmath.workdps(work):
             mp_c = [_mp_of(e) for e in exact_c]
-            return _finish(act, kmax, q_exact, precision, mp_c, _mp_of(exact_m2), exact_c, exact_m2,
+            mp_star2 = mpmath.mpf(str(sympy.N(star2, work))) if star2 != 0 else mpmath.mpf(0)
+            return _finish(act, kmax, q_exact, precision, mp_c, _mp_of(exact_m2), mp_star2, exact_c, exact_m2,
                            "sympy integration", work)
     if cf is None and mode == "exact":
         raise ValueError(f"no closed form is known for activation {act.name!r}; use exact=None (quadrature) "
@@ -929,16 +971,20 @@ def _compute(act: Activation, kmax: int, q_exact, precision: int, mode: str) -> 
             s_sym = sympy.sqrt(q_exact)
             exact_c = [cf.coeff(k, s_sym, _Sym) for k in range(K + 1)]
             exact_m2 = sympy.expand(cf.second(s_sym, _Sym))
+        with mpmath.workdps(2 * precision + 20):  # mu_star^2 = m2 - c0^2 - c1^2 cancels when mu_star ~ 0
+            ns = _Mp()
+            s = mpmath.sqrt(_mp_of(q_exact))
+            star2 = cf.second(s, ns) - cf.coeff(0, s, ns) ** 2 - cf.coeff(1, s, ns) ** 2
         with mpmath.workdps(work):
             ns = _Mp()
             s = mpmath.sqrt(_mp_of(q_exact))
             mp_c = [cf.coeff(k, s, ns) for k in range(K + 1)]
-            return _finish(act, kmax, q_exact, precision, mp_c, cf.second(s, ns), exact_c, exact_m2,
+            return _finish(act, kmax, q_exact, precision, mp_c, cf.second(s, ns), +star2, exact_c, exact_m2,
                            "closed form", work)
     _check_precision(act, precision)
     with mpmath.workdps(work):
-        mp_c, m2 = _quadrature_values(act, kmax, q_exact, precision)
-        return _finish(act, kmax, q_exact, precision, mp_c, m2, None, None, "quadrature", work)
+        mp_c, m2, star2 = _quadrature_values(act, kmax, q_exact, precision)
+        return _finish(act, kmax, q_exact, precision, mp_c, m2, star2, None, None, "quadrature", work)
 
 
 @functools.lru_cache(maxsize=256)

@@ -70,7 +70,7 @@ SOURCE_SPECTRUM = ("Hastie, Montanari, Rosset & Tibshirani 2019, arXiv 1903.0856
 gamma, lam, r2, sigma2, kappa, n = sp.symbols("gamma lam r2 sigma2 kappa n", nonnegative=True)
 s, b = sp.symbols("s beta2", nonnegative=True)
 df1, df2, bsum = sp.symbols("df1 df2 bias_sum", nonnegative=True)
-_df2n = sp.Symbol("df2_over_n")
+_one_minus_gamma = sp.UnevaluatedExpr(1 - gamma)
 
 _SYMBOLS_DOC = {
     "gamma": "aspect ratio d/n", "lam": "ridge penalty on the average squared loss",
@@ -96,28 +96,32 @@ def _iso_singular(p, spectrum):
                   "variance": np.inf, "risk": np.inf, "risk_total": np.inf}
 
 
-def _admissible(p, u, t, df2_over_n):
+def _admissible(p, u, one_minus_df2_over_n):
     # the physical (Stieltjes) branch: kappa >= lam >= 0 and 1 - df2/n > 0
-    return (u["kappa"] >= p["lam"] * (1 - 1e-12)) & (df2_over_n < 1)
+    return (u["kappa"] >= p["lam"] * (1 - 1e-12)) & (one_minus_df2_over_n > 0)
 
 
 RIDGE = FixedPointModel(
     name="ridge",
     parameters=(gamma, lam, r2, sigma2),
     unknowns=(kappa,),
-    equations=(kappa - lam - gamma * kappa / (1 + kappa),),
+    # (kappa - lam)(1 + kappa) = gamma kappa, expanded; 1 - gamma is kept as one term (exact in
+    # floating point near gamma = 1, by Sterbenz's lemma) so that neither the residual, its
+    # Jacobian 2 kappa + 1 - gamma - lam, nor 1 - df2/n cancels catastrophically at the threshold.
+    equations=(kappa ** 2 + (_one_minus_gamma - lam) * kappa - lam,),
     outputs={
         "df1_over_n": gamma / (1 + kappa),
         "df2_over_n": gamma / (1 + kappa) ** 2,
-        "bias": r2 * kappa ** 2 / (1 + kappa) ** 2 / (1 - _df2n),
-        "variance": sigma2 * _df2n / (1 - _df2n),
+        # 1 - df2/n = (1 - gamma + kappa (2 + kappa)) / (1 + kappa)^2
+        "bias": r2 * kappa ** 2 / (_one_minus_gamma + kappa * (2 + kappa)),
+        "variance": sigma2 * gamma / (_one_minus_gamma + kappa * (2 + kappa)),
         "risk": sp.Symbol("bias") + sp.Symbol("variance"),
         "risk_total": sp.Symbol("risk") + sigma2,
     },
     source=SOURCE_ISO,
     lower_bounds=(0.0,),
     initial_guess=lambda gamma, lam, r2, sigma2: (_iso_kappa(gamma, lam),),
-    admissible=lambda p, u, t: _admissible(p, u, t, p["gamma"] / (1 + u["kappa"]) ** 2),
+    admissible=lambda p, u, t: _admissible(p, u, (1 - p["gamma"]) + u["kappa"] * (2 + u["kappa"])),
     singular=_iso_singular,
     symbols_doc=_SYMBOLS_DOC,
     sample_ranges={"gamma": (0.1, 5.0), "lam": (0.01, 2.0), "r2": (0.1, 3.0), "sigma2": (0.1, 3.0)},
@@ -161,7 +165,7 @@ RIDGE_SPECTRUM = FixedPointModel(
     lower_bounds=(0.0,),
     # kappa <= lam + tr(Sigma)/n; Newton from this upper bound converges monotonically (convexity)
     initial_guess=lambda n, lam, sigma2, spectrum: (lam + np.sum(spectrum["s"]) / n,),
-    admissible=lambda p, u, t: _admissible(p, u, t, t["df2"] / p["n"]),
+    admissible=lambda p, u, t: _admissible(p, u, 1 - t["df2"] / p["n"]),
     singular=_spec_singular,
     symbols_doc=_SYMBOLS_DOC,
     sample_ranges={"n": (10.0, 1000.0), "lam": (0.01, 2.0), "sigma2": (0.1, 3.0)},

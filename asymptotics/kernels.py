@@ -1,0 +1,410 @@
+r"""Dual (NNGP) and neural-tangent kernels of an activation, from its Hermite series.
+
+Setting: ``u, v`` jointly Gaussian, each ``N(0, q)`` (``q = 1`` by default), with correlation
+``rho in [-1, 1]``. With the normalized Hermite coefficients ``c_k`` of ``sigma(sqrt(q) G)``
+(:func:`asymptotics.expansions.hermite.hermite_coefficients`), Mehler's formula gives
+
+* the **dual kernel**      ``k(rho)  = E[sigma(u) sigma(v)] = sum_k c_k^2 rho^k``,
+* its **derivative**       ``k'(rho) = sum_k k c_k^2 rho^(k-1) = q E[sigma'(u) sigma'(v)]``
+  (for ``sigma`` weakly differentiable with ``sigma' in L^2``),
+* the **two-layer NTK**    ``K_NT(rho) = rho k'(rho) + k(rho)``.
+
+Truncation bounds (rigorous, and returned with ``return_error=True``): with the Parseval tail
+``T_K = E sigma^2 - sum_{k <= K} c_k^2`` and ``r = |rho| < 1``,
+
+* ``|k(rho) - sum_{k <= K} c_k^2 rho^k| <= T_K r^(K+1)``,
+* ``|k'(rho) - sum_{k <= K} k c_k^2 rho^(k-1)| <= T_K max_{k > K} k r^(k-1)``
+  (the maximum of the unimodal ``k r^(k-1)`` is attained at ``K+1`` or next to ``-1/log r``).
+
+``K`` is chosen automatically (smallest ``K`` meeting ``tol`` at the largest ``|rho| < 1``), unless
+``kmax`` is given. The returned bound also covers the float64 rounding of the summation (Higham,
+*Accuracy and Stability of Numerical Algorithms*, 2nd ed., sec. 5.1: Horner's rule returns
+``sum_k a_k rho^k (1 + theta_{2k+1})``, ``|theta_n| <= n u / (1 - n u)``) and the accuracy of the
+coefficients (exact for closed forms; ``10**-20`` times the norm for quadrature).
+
+At ``|rho| = 1`` the series is not used: ``k(1) = E sigma(u)^2``, ``k(-1) = E[sigma(u) sigma(-u)]``,
+``k'(1) = q E[sigma'(u)^2]``, ``k'(-1) = q E[sigma'(u) sigma'(-u)]`` (closed forms, or quadrature).
+``k'(+-1)`` is ``inf`` when ``sigma'`` is not square-integrable, e.g. for ``step`` and ``sign``
+(``sigma'`` is a Dirac mass); the NTK is then ``+-inf`` there.
+
+Closed forms kept as independent witnesses: arc-cosine kernels (Cho & Saul, "Kernel methods for
+deep learning", NIPS 2009), ``(2/pi) arcsin rho`` for ``sign``, and Williams' erf kernel (C. K. I.
+Williams, "Computing with infinite networks", NIPS 1996 / Neural Computation 1998).
+
+>>> float(dual_kernel("relu", 0.5))  # (sqrt(3)/2 + pi/3) / (2 pi)
+0.30449889052211...
+>>> float(arccos_kernel(1, 0.5))
+0.30449889052211...
+>>> value, bound = dual_kernel("tanh", 0.3, return_error=True)
+>>> bool(bound < 1e-14)
+True
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import mpmath
+import numpy as np
+
+from asymptotics._validation import check_int, check_real
+from asymptotics.activations import get_activation, to_exact
+from asymptotics.expansions.hermite import (
+    _GUARD, _closed_form, _expectation, _Mp, _mp_of, _check_precision, hermite_coefficients,
+)
+
+__all__ = ["dual_kernel", "dual_kernel_derivative", "ntk", "NTKParts", "arccos_kernel", "sign_kernel",
+           "erf_kernel"]
+
+_CLOSED_DPS = 30          # digits for closed-form coefficients in the kernel series
+_QUAD_PRECISION = 20      # digits for quadrature coefficients in the kernel series
+_K_START = 64
+_K_CAP_CLOSED = 2 ** 15   # largest automatic K for closed-form activations
+_K_CAP_QUAD = 512         # largest automatic K for quadrature activations
+_U = 2.0 ** -53           # unit round-off of float64
+
+
+# ----------------------------------------------------------------------------------------------
+# Coefficient data
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Series:
+    c2: np.ndarray        # float64 c_k^2, k = 0..K
+    c2_err: np.ndarray    # bound on |c2[k] - c_k^2| beyond float rounding
+    tails: np.ndarray     # upper bounds on T_j = sum_{k > j} c_k^2, j = 0..K
+
+
+def _series_uncached(act, K, q_exact) -> _Series:
+    cf = _closed_form(act)
+    if cf is not None:
+        with mpmath.workdps(_CLOSED_DPS + 10):
+            ns = _Mp()
+            s = mpmath.sqrt(_mp_of(q_exact))
+            c = [cf.coeff(k, s, ns) for k in range(K + 1)]
+            m2 = cf.second(s, ns)
+            sq = [ci * ci for ci in c]
+            slack = mpmath.mpf(10) ** -(_CLOSED_DPS - 2) * (1 + m2)
+            tails, cum = [], mpmath.mpf(0)
+            for v in sq:
+                cum += v
+                tails.append(max(m2 - cum, mpmath.mpf(0)) + slack)
+            c2 = np.array([float(v) for v in sq])
+            c2_err = np.zeros(K + 1)
+    else:
+        h = hermite_coefficients(act, K, q=q_exact, exact=False, precision=_QUAD_PRECISION)
+        eps = 10.0 ** -_QUAD_PRECISION * math.sqrt(h.second_moment)
+        c = np.abs(np.asarray(h.coeffs))
+        c2 = np.array([float(v * v) for v in h.mp_coeffs])
+        c2_err = 2 * c * eps + eps * eps
+        with mpmath.workdps(_QUAD_PRECISION + _GUARD):
+            m2 = mpmath.mpf(h.mp_second_moment)
+            cum = mpmath.mpf(0)
+            tails = []
+            for j, v in enumerate(h.mp_coeffs):
+                cum += mpmath.mpf(v) ** 2
+                tails.append(max(m2 - cum, mpmath.mpf(0)) + 10.0 ** -_QUAD_PRECISION * m2 + float(c2_err[: j + 1].sum()))
+    tails = np.nextafter(np.array([float(t) for t in tails]), np.inf)
+    for arr in (c2, c2_err, tails):
+        arr.setflags(write=False)
+    return _Series(c2, c2_err, tails)
+
+
+_series_cached = functools.lru_cache(maxsize=64)(_series_uncached)
+
+
+def _series(act, K, q_exact) -> _Series:
+    return _series_uncached(act, K, q_exact) if act.kind == "callable" else _series_cached(act, K, q_exact)
+
+
+def _moment_uncached(act, q_exact, key):
+    """``(value, abs error)`` of an endpoint moment: ``second``, ``reflected``, ``deriv_second`` or
+    ``deriv_reflected`` (see the module docstring)."""
+    cf = _closed_form(act)
+    if cf is not None:
+        with mpmath.workdps(_CLOSED_DPS + 10):
+            ns = _Mp()
+            s = mpmath.sqrt(_mp_of(q_exact))
+            v = getattr(cf, key)(s, ns)
+            return (math.inf if mpmath.isinf(v) else float(v)), 0.0
+    _check_precision(act, _QUAD_PRECISION)
+    if key.startswith("deriv") and act.mp_derivative is None:
+        raise ValueError(f"k'(rho) at |rho| = 1 needs E[sigma'(u)^2], but activation {act.name!r} has no "
+                         "derivative; pass derivative= to get_activation, or use |rho| < 1")
+    f = act.mp_derivative if key.startswith("deriv") else act.mp_func
+    kinks = tuple(sorted(set(act.kinks) | {-k for k in act.kinks}))
+    with mpmath.workdps(_QUAD_PRECISION + _GUARD):
+        s = mpmath.sqrt(_mp_of(q_exact))
+        scale = s * s if key.startswith("deriv") else mpmath.mpf(1)
+        if key.endswith("second"):
+            def func(x):
+                return f(x) ** 2
+        else:
+            def func(x):
+                return f(x) * f(-x)
+        val, absval = _expectation(func, s, kinks, _QUAD_PRECISION, f"activation {act.name!r}: {key} moment")
+        return float(scale * val), float(scale * absval) * 10.0 ** -_QUAD_PRECISION
+
+
+_moment_cached = functools.lru_cache(maxsize=256)(_moment_uncached)
+
+
+def _moment(act, q_exact, key):
+    return _moment_uncached(act, q_exact, key) if act.kind == "callable" else _moment_cached(act, q_exact, key)
+
+
+# ----------------------------------------------------------------------------------------------
+# Series evaluation with bounds
+# ----------------------------------------------------------------------------------------------
+def _horner(a, r):
+    acc = np.zeros_like(r)
+    for coef in a[::-1]:
+        acc = acc * r + coef
+    return acc
+
+
+def _deriv_factor(K, r):
+    """``max_{k > K} k r^(k-1)`` for ``r`` in ``[0, 1)``; ``K`` and ``r`` broadcast.
+
+    ``k r^(k-1)`` is unimodal in ``k`` with its real maximum at ``-1/log r``, so the maximum over
+    ``k >= K+1`` is attained at ``K+1`` or at the floor/ceiling of ``-1/log r``.
+    """
+    r, K = np.broadcast_arrays(np.asarray(r, dtype=float), np.asarray(K, dtype=float))
+    pos = r > 0
+    logr = np.log(np.where(pos, r, 0.5))
+    kstar = np.where(pos, -1.0 / logr, 0.0)
+    best = np.where(pos, 0.0, np.where(K == 0, 1.0, 0.0))  # r = 0: only the k = 1 term, 1 * 0^0
+    for cand in (K + 1, np.floor(kstar), np.ceil(kstar)):
+        k = np.maximum(cand, K + 1)
+        with np.errstate(over="ignore", under="ignore"):
+            val = np.where(pos, k * np.exp((k - 1) * logr), 0.0)
+        best = np.maximum(best, val)
+    return best
+
+
+def _truncation(tails_j, j, r, derivative):
+    return tails_j * (_deriv_factor(j, r) if derivative else r ** (j + 1))
+
+
+def _choose_K(act, q_exact, r, tol, derivative, fname):
+    closed = _closed_form(act) is not None
+    cap = _K_CAP_CLOSED if closed else _K_CAP_QUAD
+    K = _K_START
+    while True:
+        data = _series(act, K, q_exact)
+        j = np.arange(K + 1)
+        with np.errstate(under="ignore"):
+            bounds = _truncation(data.tails, j, r, derivative)
+        ok = np.nonzero(bounds <= tol)[0]
+        if ok.size:
+            return int(ok[0]), data
+        if K >= cap:
+            raise ValueError(
+                f"{fname}: cannot certify tol={tol:g} at |rho| = {r:.17g} with at most {cap} Hermite terms for "
+                f"activation {act.name!r} (the rigorous truncation bound is {bounds[-1]:.3g}); pass a larger tol, "
+                "an explicit kmax (then read the bound with return_error=True), or, near |rho| = 1, a closed "
+                "form (arccos_kernel, sign_kernel, erf_kernel)")
+        K = min(cap, 4 * K)
+
+
+def _kernel(activation, rho, kmax, tol, q, derivative, fname):
+    act = get_activation(activation)
+    rho = check_real("rho", rho, low=-1, high=1)
+    tol = float(check_real("tol", tol, low=0, low_open=True))
+    if kmax is not None:
+        kmax = check_int("kmax", kmax, low=0)
+    q_exact = to_exact("q", q, low=0, low_open=True)
+    shape = rho.shape
+    r = rho.ravel()
+    vals = np.zeros(r.shape)
+    errs = np.zeros(r.shape)
+    ar = np.abs(r)
+    inner = ar < 1
+    if inner.any():
+        ri, ai = r[inner], ar[inner]
+        if kmax is None:
+            K, data = _choose_K(act, q_exact, float(ai.max()), tol, derivative, fname)
+        else:
+            K, data = kmax, _series(act, kmax, q_exact)
+        c2, c2_err = data.c2[: K + 1], data.c2_err[: K + 1]
+        if derivative:
+            weights = np.arange(1, K + 1)
+            a, a_err = weights * c2[1:], weights * c2_err[1:]
+        else:
+            a, a_err = c2, c2_err
+        n = len(a)
+        vals[inner] = _horner(a, ri) if n else 0.0
+        with np.errstate(under="ignore"):
+            trunc = _truncation(data.tails[K], K, ai, derivative)
+        gamma = _U / (1 - (2 * n + 2) * _U) * 1.01
+        rounding = gamma * _horner((2 * np.arange(n) + 2) * np.abs(a), ai) if n else 0.0
+        coef = _horner(a_err, ai) if n else 0.0
+        errs[inner] = trunc + rounding + coef
+    for edge, key in ((1.0, "second"), (-1.0, "reflected")):
+        mask = r == edge
+        if mask.any():
+            v, e = _moment(act, q_exact, ("deriv_" + key) if derivative else key)
+            vals[mask] = v
+            errs[mask] = 0.0 if math.isinf(v) else e + _U * abs(v)
+    vals, errs = vals.reshape(shape), errs.reshape(shape)
+    return (vals[()], errs[()]) if shape == () else (vals, errs)
+
+
+def dual_kernel(activation, rho, *, kmax=None, tol=1e-14, q=1.0, return_error=False):
+    """The dual (NNGP) kernel ``k(rho) = E[sigma(u) sigma(v)] = sum_k c_k^2 rho^k``.
+
+    ``u, v ~ N(0, q)`` with correlation ``rho``; ``c_k`` the normalized Hermite coefficients of
+    ``sigma(sqrt(q) G)``. Broadcasts over ``rho`` like a ``scipy.special`` function.
+
+    Args:
+        activation: a name, an ``Activation``, a sympy expression or a callable (see
+            :func:`asymptotics.activations.get_activation`).
+        rho: correlation(s) in ``[-1, 1]``.
+        kmax: truncation degree ``K``; ``None`` chooses the smallest ``K`` whose rigorous
+            truncation bound ``T_K |rho|^(K+1)`` is ``<= tol`` at the largest ``|rho| < 1``
+            (up to ``2**15`` terms for closed-form activations, 512 for quadrature ones; beyond,
+            ``ValueError``).
+        tol: target truncation error, ``> 0``. (Float64 rounding adds about ``1e-16 k(1)``.)
+        q: input variance, ``> 0``.
+        return_error: also return a rigorous bound on ``|returned - exact|`` (truncation,
+            float64 summation round-off and coefficient accuracy).
+
+    Returns:
+        ``k(rho)`` (a float64 scalar for scalar ``rho``, else an array of ``rho``'s shape), and
+        the bound if ``return_error``. At ``rho = 1`` the exact second moment ``E sigma(u)^2``
+        is returned, at ``rho = -1`` the exact ``E[sigma(u) sigma(-u)]``.
+
+    >>> float(dual_kernel("relu", 1.0)), float(dual_kernel("relu", -1.0))
+    (0.5, 0.0)
+    >>> dual_kernel("erf", [0.0, 0.5])
+    array([0.       , 0.2163469])
+    >>> dual_kernel("relu", 1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: rho must be >= -1 and <= 1, got 1.5
+    """
+    v, e = _kernel(activation, rho, kmax, tol, q, False, "dual_kernel")
+    return (v, e) if return_error else v
+
+
+def dual_kernel_derivative(activation, rho, *, kmax=None, tol=1e-14, q=1.0, return_error=False):
+    """``k'(rho) = sum_k k c_k^2 rho^(k-1)``, which is ``q E[sigma'(u) sigma'(v)]`` for a weakly
+    differentiable ``sigma`` with ``sigma'`` square-integrable.
+
+    Same arguments as :func:`dual_kernel`. The truncation bound is the rigorous
+    ``T_K max_{k > K} k |rho|^(k-1)`` (a tail of ``sum k c_k^2 |rho|^(k-1)`` is at most the
+    Parseval tail times the largest weight). At ``rho = +1`` the value is ``q E[sigma'(u)^2]`` and
+    at ``rho = -1`` it is ``q E[sigma'(u) sigma'(-u)]``; both are ``inf`` for ``step`` and ``sign``,
+    whose derivative is a Dirac mass.
+
+    >>> float(dual_kernel_derivative("relu", 0.5))  # = E[step(u) step(v)] = arccos_kernel(0, 0.5)
+    0.3333333333...
+    >>> float(dual_kernel_derivative("step", 1.0))
+    inf
+    """
+    v, e = _kernel(activation, rho, kmax, tol, q, True, "dual_kernel_derivative")
+    return (v, e) if return_error else v
+
+
+@dataclass(frozen=True)
+class NTKParts:
+    """The two layers' contributions to the two-layer NTK, and a bound on the total's error.
+
+    Attributes:
+        first_layer: ``rho k'(rho)`` (gradients with respect to the first-layer weights ``w_i``).
+        second_layer: ``k(rho)`` (gradients with respect to the output weights ``a_i``).
+        total: ``first_layer + second_layer``.
+        error: a rigorous bound on the error of ``total``.
+    """
+
+    first_layer: np.ndarray | float
+    second_layer: np.ndarray | float
+    total: np.ndarray | float
+    error: np.ndarray | float
+
+
+def ntk(activation, rho, *, parts=False, kmax=None, tol=1e-14, q=1.0, return_error=False):
+    """The infinite-width NTK of a two-layer network on the sphere: ``K_NT = rho k'(rho) + k(rho)``.
+
+    Normalization: ``f(x) = (1/sqrt(N)) sum_{i <= N} a_i sigma(<w_i, x> / sqrt(d))`` with
+    ``w_i ~ N(0, I_d)``, ``a_i ~ N(0, 1)`` and inputs on the sphere of radius ``sqrt(q d)``; then
+    ``<w_i, x>/sqrt(d) ~ N(0, q)``, and with ``rho = <x, x'> / (q d)`` the tangent kernel
+    ``sum_params d_theta f(x) d_theta f(x')`` converges as ``N -> oo`` to
+    ``E[sigma(u) sigma(v)] + E[a^2] E[sigma'(u) sigma'(v)] <x, x'>/d = k(rho) + rho k'(rho)``.
+    The first term comes from the output weights ``a_i`` (``second_layer``), the second from the
+    first-layer weights ``w_i`` (``first_layer``).
+
+    Args:
+        activation, rho, kmax, tol, q: as in :func:`dual_kernel`.
+        parts: return an :class:`NTKParts` (``first_layer``, ``second_layer``, ``total``,
+            ``error``) instead of the total.
+        return_error: with ``parts=False``, also return the error bound.
+
+    >>> p = ntk("relu", 0.5, parts=True)
+    >>> round(float(p.first_layer), 12), round(float(p.second_layer), 12), round(float(p.total), 12)
+    (0.166666666667, 0.304498890522, 0.471165557189)
+    """
+    k, ek = _kernel(activation, rho, kmax, tol, q, False, "ntk")
+    kp, ekp = _kernel(activation, rho, kmax, tol, q, True, "ntk")
+    rho_arr = np.asarray(rho, dtype=float)
+    first = rho_arr * kp
+    total = first + k
+    err = np.abs(rho_arr) * ekp + ek
+    if parts:
+        return NTKParts(first_layer=first, second_layer=k, total=total, error=err)
+    return (total, err) if return_error else total
+
+
+# ----------------------------------------------------------------------------------------------
+# Closed forms (independent witnesses)
+# ----------------------------------------------------------------------------------------------
+def arccos_kernel(order, rho):
+    """Arc-cosine kernel ``E[relu(u)^n relu(v)^n]`` for standard Gaussians with correlation ``rho``.
+
+    Cho & Saul (NIPS 2009) define ``k_n(x, y) = 2 E_w[Theta(w.x) Theta(w.y) (w.x)^n (w.y)^n]
+    = (1/pi) |x|^n |y|^n J_n(theta)``; for unit vectors this is *twice* the expectation here, so
+    ``E[relu(u)^n relu(v)^n] = J_n(theta) / (2 pi)``, ``theta = arccos(rho)``, with
+    ``J_0 = pi - theta``, ``J_1 = sin(theta) + (pi - theta) cos(theta)``,
+    ``J_2 = 3 sin(theta) cos(theta) + (pi - theta)(1 + 2 cos(theta)^2)``.
+    Order 0 is the dual kernel of ``step``, order 1 of ``relu``, order 2 of ``relu_p`` (p=2).
+
+    >>> float(arccos_kernel(0, 0.0)), float(arccos_kernel(1, 1.0)), float(arccos_kernel(2, 1.0))
+    (0.25, 0.5, 1.5)
+    """
+    order = check_int("order", order, low=0, high=2)
+    rho = check_real("rho", rho, low=-1, high=1)
+    sin_t = np.sqrt(1.0 - rho * rho)
+    pi_minus = np.pi - np.arccos(rho)
+    if order == 0:
+        j = pi_minus
+    elif order == 1:
+        j = sin_t + pi_minus * rho
+    else:
+        j = 3.0 * sin_t * rho + pi_minus * (1.0 + 2.0 * rho * rho)
+    return (j / (2 * np.pi))[()]
+
+
+def sign_kernel(rho):
+    """``E[sign(u) sign(v)] = (2/pi) arcsin(rho)`` for standard Gaussians with correlation ``rho``
+    (Sheppard's formula).
+
+    >>> float(sign_kernel(1.0)), round(float(sign_kernel(0.5)), 15)
+    (1.0, 0.333333333333333)
+    """
+    rho = check_real("rho", rho, low=-1, high=1)
+    return (2 / np.pi * np.arcsin(rho))[()]
+
+
+def erf_kernel(rho, a=1.0):
+    """``E[erf(a u) erf(a v)] = (2/pi) arcsin(2 a^2 rho / (1 + 2 a^2))`` (Williams 1996/1998).
+
+    Williams' kernel for ``sigma = erf`` and Gaussian weights of covariance ``Sigma`` is
+    ``(2/pi) arcsin(2 x^T Sigma y / sqrt((1 + 2 x^T Sigma x)(1 + 2 y^T Sigma y)))``; for
+    ``a u = <w, a x>`` with unit ``x, y`` and ``Sigma = a^2 I`` this is the formula above.
+
+    >>> bool(float(erf_kernel(1.0)) == 2 / np.pi * np.arcsin(2 / 3))
+    True
+    """
+    rho = check_real("rho", rho, low=-1, high=1)
+    a = float(check_real("a", a, low=0, low_open=True))
+    return (2 / np.pi * np.arcsin(2 * a * a * rho / (1 + 2 * a * a)))[()]

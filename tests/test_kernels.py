@@ -1,0 +1,217 @@
+"""Dual kernels, their derivatives and the NTK: series vs closed forms, bounds, Monte Carlo."""
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+
+from asymptotics.activations import get_activation
+from asymptotics.kernels import (
+    NTKParts, arccos_kernel, dual_kernel, dual_kernel_derivative, erf_kernel, ntk, sign_kernel,
+)
+from theory_checks.kernels import simulate_derivative_kernel, simulate_dual_kernel, simulate_ntk
+
+GRID = np.concatenate([[-1.0], np.linspace(-0.99, 0.99, 67), [-0.5, 0.0, 0.5], [1.0]])
+
+
+def abs_kernel(rho):
+    """E|u||v| = (2/pi)(sqrt(1 - rho^2) + rho arcsin rho): |x| = relu(x) + relu(-x) and Cho-Saul."""
+    return 2 / np.pi * (np.sqrt(1 - rho ** 2) + rho * np.arcsin(rho))
+
+
+CLOSED = {
+    "relu": lambda r: arccos_kernel(1, r),
+    "step": lambda r: arccos_kernel(0, r),
+    "relu_p": lambda r: arccos_kernel(2, r),
+    "sign": sign_kernel,
+    "erf": erf_kernel,
+    "abs": abs_kernel,
+    "exp": lambda r: np.exp(1 + r),                      # E e^{u+v} = e^{(2 + 2 rho)/2}
+    "sin": lambda r: np.exp(-1) * np.sinh(r),            # E sin u sin v = e^{-1} sinh(rho)
+    "cos": lambda r: np.exp(-1) * np.cosh(r),
+    "identity": lambda r: r,
+    "quad": lambda r: 1 + 2 * r ** 2,                    # E u^2 v^2
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLOSED))
+def test_series_vs_closed_form(name):
+    values, bound = dual_kernel(name, GRID, return_error=True)
+    want = CLOSED[name](GRID)
+    err = np.abs(values - want)
+    assert err.max() < 1e-12, (name, err.max())
+    # the rigorous bound covers the series (up to the closed form's own float64 rounding)
+    assert np.all(err <= bound + 8 * np.finfo(float).eps * np.maximum(1, np.abs(want)))
+    # truncation <= tol = 1e-14, plus float64 summation round-off of order 1e-16 k(1)
+    inner = np.abs(GRID) < 1
+    assert np.all(bound[inner] <= 1e-14 + 1e-14 * abs(float(dual_kernel(name, 1.0))))
+
+
+@pytest.mark.parametrize("a", [0.5, 1.0, 2.0])
+def test_erf_kernel_parameter(a):
+    act = get_activation("erf", a=a)
+    np.testing.assert_allclose(dual_kernel(act, GRID), erf_kernel(GRID, a=a), rtol=0, atol=1e-12)
+    # q and a enter only through a sqrt(q): E[erf(a u) erf(a v)] with u ~ N(0, q)
+    np.testing.assert_allclose(dual_kernel("erf", GRID, q=a * a), erf_kernel(GRID, a=a), rtol=0, atol=1e-12)
+
+
+def test_derivative_closed_forms():
+    inner = GRID[np.abs(GRID) < 1]
+    # relu' = step, so k'_relu = E[step(u) step(v)] = arccos_kernel(0)
+    np.testing.assert_allclose(dual_kernel_derivative("relu", GRID), arccos_kernel(0, GRID), rtol=0, atol=1e-12)
+    # abs' = sign
+    np.testing.assert_allclose(dual_kernel_derivative("abs", GRID), sign_kernel(GRID), rtol=0, atol=1e-12)
+    # d/drho (2/pi) arcsin(z rho) = (2/pi) z / sqrt(1 - z^2 rho^2), z = 2/3
+    z = 2 / 3
+    np.testing.assert_allclose(dual_kernel_derivative("erf", GRID), 2 / np.pi * z / np.sqrt(1 - (z * GRID) ** 2),
+                               rtol=0, atol=1e-12)
+    # step, sign: sigma' is a Dirac mass, k' diverges at rho = +-1
+    d = dual_kernel_derivative("step", [-1.0, 0.0, 1.0])
+    assert np.isinf(d[0]) and np.isinf(d[2]) and d[1] == pytest.approx(1 / (2 * math.pi), rel=1e-14)
+    # the series for sign: k'(rho) = (2/pi) / sqrt(1 - rho^2)
+    np.testing.assert_allclose(dual_kernel_derivative("sign", inner), 2 / np.pi / np.sqrt(1 - inner ** 2),
+                               rtol=1e-12)
+
+
+def test_derivative_bound_is_rigorous_for_small_kmax():
+    rho = np.array([-0.9, -0.3, 0.2, 0.7, 0.95])
+    for name, exact in [("relu", arccos_kernel(0, rho)), ("erf", 2 / np.pi * (2 / 3) / np.sqrt(1 - (2 * rho / 3) ** 2))]:
+        for K in (0, 1, 3, 10, 40):
+            v, b = dual_kernel_derivative(name, rho, kmax=K, return_error=True)
+            assert np.all(np.abs(v - exact) <= b + 1e-15), (name, K)
+    for K in (0, 2, 5, 20):
+        v, b = dual_kernel("relu", rho, kmax=K, return_error=True)
+        assert np.all(np.abs(v - arccos_kernel(1, rho)) <= b + 1e-15)
+
+
+def test_derivative_of_smooth_activations_is_dual_kernel_of_the_derivative():
+    rho = np.array([-0.8, -0.2, 0.4, 0.9])
+    for name, deriv in [("tanh", lambda t: 1 / mpmath.cosh(t) ** 2),
+                        ("gelu", lambda t: mpmath.ncdf(t) + t * mpmath.npdf(t))]:
+        via_series = dual_kernel_derivative(name, rho)
+        via_derivative = dual_kernel(get_activation(deriv), rho)
+        np.testing.assert_allclose(via_series, via_derivative, rtol=0, atol=1e-13)
+
+
+def test_endpoints_use_exact_moments():
+    assert float(dual_kernel("relu", 1.0)) == 0.5 and float(dual_kernel("relu", -1.0)) == 0.0
+    assert float(dual_kernel("sign", -1.0)) == -1.0
+    t = dual_kernel("tanh", [-1.0, 1.0])
+    assert t[0] == pytest.approx(-t[1], rel=1e-15) and t[1] == pytest.approx(0.39429449, rel=1e-7)
+    assert float(dual_kernel("erf", 1.0)) == pytest.approx(2 / np.pi * np.arcsin(2 / 3), rel=1e-15)
+    assert float(dual_kernel_derivative("relu", 1.0)) == 0.5 and float(dual_kernel_derivative("relu", -1.0)) == 0.0
+    assert float(dual_kernel_derivative("abs", -1.0)) == -1.0
+    # endpoints are continuous limits of the series
+    for name in ("relu", "erf", "tanh", "gelu"):
+        near = dual_kernel(name, [-0.999999, 0.999999], kmax=3000 if name in ("relu",) else None)
+        ends = dual_kernel(name, [-1.0, 1.0])
+        np.testing.assert_allclose(near, ends, atol=2e-5)
+
+
+def test_ntk():
+    rho = np.linspace(-1, 1, 21)
+    relu_ntk = rho * arccos_kernel(0, rho) + arccos_kernel(1, rho)
+    np.testing.assert_allclose(ntk("relu", rho), relu_ntk, rtol=0, atol=1e-12)
+    p = ntk("erf", rho, parts=True)
+    assert isinstance(p, NTKParts)
+    np.testing.assert_allclose(p.total, p.first_layer + p.second_layer, rtol=1e-15)
+    np.testing.assert_allclose(p.second_layer, erf_kernel(rho), atol=1e-12)
+    np.testing.assert_allclose(p.first_layer, rho * dual_kernel_derivative("erf", rho), rtol=1e-15)
+    total, err = ntk("tanh", 0.3, return_error=True)
+    assert np.ndim(total) == 0 and 0 < err < 1e-13
+    s = ntk("step", [-1.0, 0.0, 1.0])
+    assert s[0] == -np.inf and s[2] == np.inf and not np.isnan(s).any()
+    # q != 1: relu is 1-homogeneous, so k_q = q k_1 and k'_q = q k'_1
+    np.testing.assert_allclose(ntk("relu", rho, q=2.5), 2.5 * relu_ntk, rtol=1e-12, atol=1e-12)
+
+
+def test_shapes_and_types():
+    v = dual_kernel("relu", 0.3)
+    assert isinstance(v, np.float64) and np.ndim(v) == 0
+    v, e = dual_kernel("relu", 0.3, return_error=True)
+    assert np.ndim(v) == 0 and np.ndim(e) == 0
+    arr = dual_kernel("tanh", np.array([[0.1, -0.2, 0.3], [1.0, -1.0, 0.0]]))
+    assert arr.shape == (2, 3)
+    assert dual_kernel("relu", []).shape == (0,)
+    assert dual_kernel_derivative("relu", [0.5]).shape == (1,)
+
+
+def test_q_scaling():
+    rho = np.array([-0.6, 0.1, 0.8])
+    np.testing.assert_allclose(dual_kernel("relu", rho, q=3.0), 3.0 * arccos_kernel(1, rho), atol=1e-12)
+    np.testing.assert_allclose(dual_kernel_derivative("relu", rho, q=3.0), 3.0 * arccos_kernel(0, rho), atol=1e-12)
+    np.testing.assert_allclose(dual_kernel("step", rho, q=0.2), arccos_kernel(0, rho), atol=1e-12)
+
+
+def test_user_callable_kernel():
+    relu = get_activation(lambda t: t if t > 0 else 0, kinks=[0], derivative=lambda t: 1 if t > 0 else 0)
+    rho = np.array([-1.0, -0.4, 0.3, 0.8, 1.0])
+    np.testing.assert_allclose(dual_kernel(relu, rho), arccos_kernel(1, rho), atol=1e-13)
+    np.testing.assert_allclose(dual_kernel_derivative(relu, [-1.0, 1.0]), [0.0, 0.5], atol=1e-15)
+    nodiff = get_activation(lambda t: t if t > 0 else 0, kinks=[0])
+    with pytest.raises(ValueError, match="has no derivative"):
+        dual_kernel_derivative(nodiff, 1.0)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: dual_kernel("relu", 1.5), "rho must be >= -1 and <= 1, got 1.5"),
+    (lambda: dual_kernel("relu", [0.2, -1.01]), "rho must be >= -1 and <= 1"),
+    (lambda: dual_kernel("relu", np.nan), "rho must not be NaN"),
+    (lambda: dual_kernel("relu", 0.5, q=0), "q must be > 0"),
+    (lambda: dual_kernel("relu", 0.5, q=-2.0), "q must be > 0"),
+    (lambda: dual_kernel("relu", 0.5, tol=0), "tol must be > 0"),
+    (lambda: dual_kernel("relu", 0.5, kmax=-1), "kmax must be an integer >= 0"),
+    (lambda: dual_kernel("relux", 0.5), "unknown activation 'relux'"),
+    (lambda: dual_kernel("relu", 0.99999), "cannot certify tol=1e-14"),
+    (lambda: dual_kernel_derivative("relu", 2.0), "rho must be"),
+    (lambda: ntk("relu", -3.0), "rho must be"),
+    (lambda: arccos_kernel(3, 0.5), "order must be an integer >= 0 and <= 2"),
+    (lambda: arccos_kernel(1, 1.1), "rho must be"),
+    (lambda: erf_kernel(0.5, a=0), "a must be > 0"),
+    (lambda: sign_kernel(-2), "rho must be"),
+    (lambda: simulate_dual_kernel("relu", 1.2), "rho must be"),
+    (lambda: simulate_dual_kernel("relu", 0.5, d=1), "d must be an integer >= 2"),
+    (lambda: simulate_dual_kernel("relu", 0.5, n_samples=1), "n_samples must be an integer >= 2"),
+    (lambda: simulate_derivative_kernel("sign", 0.5), "no derivative"),
+    (lambda: simulate_ntk("step", 0.5), "no derivative"),
+])
+def test_bad_input(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_explicit_kmax_near_one_returns_honest_bound():
+    v, b = dual_kernel("relu", 0.9999, kmax=2000, return_error=True)
+    assert abs(v - arccos_kernel(1, 0.9999)) <= b and b > 1e-9
+
+
+# ---------------------------------------------------------------------------------------------
+# Monte Carlo witnesses
+# ---------------------------------------------------------------------------------------------
+MC_RHOS = [-0.7, 0.0, 0.5, 0.9]
+
+
+@pytest.mark.parametrize("name", ["relu", "tanh", "erf", "sign"])
+def test_monte_carlo_dual_kernel(name):
+    theory = dual_kernel(name, MC_RHOS)
+    for rho, th in zip(MC_RHOS, theory):
+        mean, se = simulate_dual_kernel(name, rho, d=50, n_samples=20000, seed=11)
+        assert se > 0 and abs(mean - th) < 4 * se, (name, rho, (mean - th) / se)
+
+
+@pytest.mark.parametrize("name", ["relu", "tanh", "erf"])
+def test_monte_carlo_ntk_and_derivative(name):
+    for rho in (-0.7, 0.5, 0.9):
+        mean, se = simulate_ntk(name, rho, d=30, n_samples=20000, seed=7)
+        assert abs(mean - float(ntk(name, rho))) < 4 * se
+        mean, se = simulate_derivative_kernel(name, rho, d=30, n_samples=20000, seed=8)
+        assert abs(mean - float(dual_kernel_derivative(name, rho))) < 4 * se
+
+
+def test_monte_carlo_q_and_reproducibility():
+    a = simulate_dual_kernel("relu", 0.3, n_samples=5000, seed=3, q=2.0)
+    b = simulate_dual_kernel("relu", 0.3, n_samples=5000, seed=3, q=2.0)
+    assert a == b
+    assert abs(a[0] - float(dual_kernel("relu", 0.3, q=2.0))) < 4 * a[1]
