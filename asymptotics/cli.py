@@ -61,7 +61,8 @@ def _cmd_hermite(args):
     exact = d.get("exact") or [None] * len(d["coeffs"])
     if args.format == "latex":
         import sympy as sp
-        rows = [{"k": k, "c_k": c, "exact": (f"${sp.latex(exp.exact[k])}$" if exp.exact else "")}
+        from .export import LatexMath
+        rows = [{"k": k, "c_k": c, "exact": (LatexMath(sp.latex(exp.exact[k])) if exp.exact else "")}
                 for k, c in enumerate(d["coeffs"])]
     else:
         rows = [{"k": k, "c_k": c, "exact": e or ""} for k, (c, e) in enumerate(zip(d["coeffs"], exact))]
@@ -70,14 +71,15 @@ def _cmd_hermite(args):
             r.pop("exact")
     meta = {"activation": d["activation"], "q": d["q"], "mu0": d["mu0"], "mu1": d["mu1"],
             "mu_star": d["mu_star"], "second_moment": d["second_moment"], "tail": d["tail"],
-            "method": "exact (sympy)" if exp.is_exact else f"mpmath quadrature, {args.precision} digits"}
+            "method": d["method"] if exp.is_exact else f"{d['method']} (mpmath, {args.precision} digits)"}
     if args.format in ("csv", "markdown"):
         return format_records(rows, args.format, metadata=meta if args.format == "csv" else None) + (
             "" if args.format == "csv" else "\n" + "\n".join(f"- {k}: {v}" for k, v in meta.items()))
     if args.format == "latex":
-        cap = (f"Normalized Hermite coefficients $c_k = \\mathbb{{E}}[\\sigma(G)\\mathrm{{He}}_k(G)]/\\sqrt{{k!}}$ "
-               f"of {d['activation']}; $\\mu_0 = {d['mu0']:.10g}$, $\\mu_1 = {d['mu1']:.10g}$, "
-               f"$\\mu_\\star = {d['mu_star']:.10g}$.")
+        arg = "G" if d["q"] == 1 else f"\\sqrt{{{d['q']:g}}}\\,G"
+        cap = (f"Normalized Hermite coefficients $c_k = \\mathbb{{E}}[\\sigma({arg})\\mathrm{{He}}_k(G)]/\\sqrt{{k!}}$, "
+               f"$G \\sim \\mathcal{{N}}(0,1)$, of {d['activation']}; $\\mu_0 = {d['mu0']:.10g}$, "
+               f"$\\mu_1 = {d['mu1']:.10g}$, $\\mu_\\star = {d['mu_star']:.10g}$.")
         return format_records(rows, "latex", caption=cap, label=f"tab:hermite-{d['activation']}")
     head = "\n".join(f"{k:>14}: {v}" for k, v in meta.items())
     return head + "\n\n" + format_records(rows, "table", digits=args.digits)

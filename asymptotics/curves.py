@@ -143,8 +143,9 @@ def parse_axis(spec) -> np.ndarray:
                          "a,b,c or a number") from None
 
 
-def load_vector(name: str, spec: str) -> np.ndarray:
-    """A vector parameter from a file (one number per line, ``#`` comments) or a law specification."""
+def load_vector(name: str, spec: str, d: int | None = None) -> np.ndarray:
+    """A vector parameter from a file (one number per line, ``#`` comments) or a law specification;
+    ``d`` is the default dimension of a law (the length of the eigenvalues, for ``beta2``)."""
     from .models import ridge
     spec = str(spec)
     if os.path.exists(spec):
@@ -161,6 +162,9 @@ def load_vector(name: str, spec: str) -> np.ndarray:
     for item in filter(None, args.split(",")):
         k, _, v = item.partition("=")
         kw[k.strip()] = v.strip()
+
+    if "d" not in kw and d is not None:
+        kw["d"] = str(d)
 
     def num(k, default=None, conv=float):
         if k not in kw:
@@ -211,7 +215,8 @@ def evaluate(model: str, *, precision: int | None = None, tol: float = DEFAULT_T
         if v is None:
             raise ValueError(f"{model}: the parameter {p.name} is required")
         if p.kind == "vector":
-            vectors[p.name] = load_vector(p.name, v) if isinstance(v, str) else np.asarray(v, dtype=float)
+            dim = next((a.size for a in vectors.values()), None)
+            vectors[p.name] = load_vector(p.name, v, dim) if isinstance(v, str) else np.asarray(v, dtype=float)
             continue
         arr = parse_axis(v) if isinstance(v, str) else np.atleast_1d(np.asarray(v, dtype=float))
         if arr.ndim != 1 or arr.size == 0:

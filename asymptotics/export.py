@@ -35,6 +35,7 @@ Example:
 """
 from __future__ import annotations
 
+from ._notation import LATEX as _LATEX, WORDS as _WORDS
 import csv
 import io
 import json
@@ -47,43 +48,20 @@ import numpy as np
 
 from asymptotics._validation import check_int
 
-__all__ = ["FORMATS", "LATEX_SYMBOLS", "format_records", "metadata", "plot_curve"]
+__all__ = ["FORMATS", "LATEX_SYMBOLS", "LatexMath", "format_records", "metadata", "plot_curve"]
 
 #: Output formats accepted by :func:`format_records` (the CLI's ``--format``).
 FORMATS = ("table", "json", "csv", "markdown", "latex")
 
-#: Column name -> LaTeX header (math symbols in ``$...$``). Unknown names are escaped text.
-LATEX_SYMBOLS = {
-    "gamma": r"$\gamma$",
-    "gamma_sim": r"$\gamma_{\mathrm{sim}}$",
-    "lam": r"$\lambda$",
-    "r2": r"$r^2$",
-    "sigma2": r"$\sigma^2$",
-    "mu0": r"$\mu_0$",
-    "mu1": r"$\mu_1$",
-    "mu_star": r"$\mu_\star$",
-    "psi1": r"$\psi_1$",
-    "psi2": r"$\psi_2$",
-    "kappa": r"$\kappa$",
-    "nu1": r"$\nu_1$",
-    "nu2": r"$\nu_2$",
-    "tau2": r"$\tau^2$",
-    "F1sq": r"$F_1^2$",
-    "Fstar_sq": r"$F_\star^2$",
-    "risk": r"$R$",
-    "risk_total": r"$R + \sigma^2$",
-    "bias": r"$B$",
-    "variance": r"$V$",
-    "df2_over_n": r"$\mathrm{df}_2/n$",
-    "n": r"$n$",
-    "d": r"$d$",
-    "N": r"$N$",
-    "z": r"$z$",
-    "theory": "theory",
-    "mc_mean": "MC mean",
-    "mc_se": "MC s.e.",
-    "n_seeds": "seeds",
-}
+#: Column name -> LaTeX header (math symbols in ``$...$``), from the package's one notation table
+#: (:mod:`asymptotics._notation`). Unknown names are escaped text.
+LATEX_SYMBOLS = {**{k: f"${v}$" for k, v in _LATEX.items()}, **_WORDS}
+
+
+class LatexMath(str):
+    """A string that is LaTeX math: written inside ``$...$`` unescaped in LaTeX tables, as is
+    elsewhere (e.g. the exact value of a coefficient)."""
+
 
 _LATEX_ESCAPES = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -190,6 +168,8 @@ def _human(value, digits: int) -> str:
 def _latex_number(value, digits: int) -> str:
     if value is None:
         return ""
+    if isinstance(value, LatexMath):
+        return f"${value}$"
     if isinstance(value, bool) or isinstance(value, str):
         return _latex_escape(str(value))
     if isinstance(value, int):

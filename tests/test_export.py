@@ -143,7 +143,7 @@ def test_latex_caption_label_and_header_map():
     for name in ("gamma", "lam", "r2", "sigma2", "mu0", "mu1", "mu_star", "psi1", "psi2", "kappa",
                  "tau2", "F1sq", "Fstar_sq", "risk"):
         assert LATEX_SYMBOLS[name] in text
-    assert r"$F_\star^2$" in text and r"$\mu_\star$" in text and r"$r^2$" in text
+    assert r"$F_{\star}^{2}$" in text and r"$\mu_{\star}$" in text and r"$r^{2}$" in text
     assert r"my\_col" in text
     assert r"$-\infty$" in text
 

@@ -64,8 +64,9 @@ def run_check(model: str, records, *, d: int = 400, seeds: int = 20, seed: int =
         from asymptotics.curves import load_vector
         from . import ridge as sim
         values = values or {}
-        eigs, beta2 = (load_vector(k, values[k]) if isinstance(values[k], str) else np.asarray(values[k])
-                       for k in ("eigs", "beta2"))
+        eigs = load_vector("eigs", values["eigs"]) if isinstance(values["eigs"], str) else np.asarray(values["eigs"])
+        beta2 = load_vector("beta2", values["beta2"], eigs.size) if isinstance(values["beta2"], str) \
+            else np.asarray(values["beta2"])
         for (n, s2), idx in _group(records, ("n", "sigma2")).items():
             lams = np.array([records[i]["lam"] for i in idx])
             comps = sim.check_spectrum(eigs, beta2, n, lams, sigma2=s2, seeds=seeds, seed=seed, k_se=k_se)

@@ -39,6 +39,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from .._notation import LATEX as LATEX_TABLE
 from .._validation import as_output
 
 __all__ = ["Trace", "FixedPointModel", "Solution", "ConvergenceError", "solve", "solve_mp", "latex",
@@ -170,15 +171,9 @@ class FixedPointModel:
         return _compile(self, backend)
 
 
-#: How the names used across the package are typeset (the papers' notation).
-LATEX_NAMES = {
-    "risk": "R", "bias": "B", "variance": "V", "risk_total": "R_{\\mathrm{tot}}",
-    "lam": "\\lambda", "r2": "r^{2}", "sigma2": "\\sigma^{2}", "tau2": "\\tau^{2}",
-    "df1": "\\mathrm{df}_{1}", "df2": "\\mathrm{df}_{2}",
-    "df1_over_n": "\\mathrm{df}_{1}/n", "df2_over_n": "\\mathrm{df}_{2}/n",
-    "beta2": "\\beta^{2}", "bias_sum": "\\mathrm{B}_{\\Sigma}", "mu_star": "\\mu_{\\star}",
-    "F1sq": "F_{1}^{2}", "Fstar_sq": "F_{\\star}^{2}", "lam_bar": "\\bar{\\lambda}",
-}
+#: How the names used across the package are typeset (the papers' notation; one table for the
+#: package, in :mod:`asymptotics._notation`).
+LATEX_NAMES = LATEX_TABLE
 
 
 _COMPONENT_LATEX = {"beta2": "\\beta_{i}^{2}"}
