@@ -1,0 +1,7 @@
+"""Monte Carlo checks of the theory in :mod:`asymptotics`, one module per model with the same name.
+
+* :mod:`theory_checks.kernels` -- dual and neural-tangent kernels by sampling;
+* :mod:`theory_checks.ridge` -- ridge regression at finite n, d;
+* :mod:`theory_checks.compare` -- theory vs simulation: mean, standard error, allowance, verdict;
+* :mod:`theory_checks.catalog` -- named checks and the dispatch used by ``asymptotics check``.
+"""
