@@ -18,7 +18,7 @@ LATEX = {
     "risk": "R", "bias": "B", "variance": "V", "risk_total": r"R_{\mathrm{tot}}",
     "df1": r"\mathrm{df}_{1}", "df2": r"\mathrm{df}_{2}",
     "df1_over_n": r"\mathrm{df}_{1}/n", "df2_over_n": r"\mathrm{df}_{2}/n",
-    "beta2": r"\beta^{2}", "bias_sum": r"\mathrm{B}_{\Sigma}",
+    "beta2": r"\beta^{2}", "bias_sum": r"\mathrm{B}_{\Sigma}", "df1_minus_df2": r"\Delta\mathrm{df}",
 }
 
 #: Column headers that are words, not symbols.

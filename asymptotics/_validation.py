@@ -52,9 +52,9 @@ def check_real(name: str, value, low=None, high=None, *, low_open: bool = False,
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a real number or array of real numbers, got {value!r}") from None
     if np.isnan(arr).any():
-        raise ValueError(f"{name} must not be NaN, got {value!r}")
+        raise ValueError(f"{name} must not be NaN")
     if not allow_inf and np.isinf(arr).any():
-        raise ValueError(f"{name} must be finite, got {value!r}")
+        raise ValueError(f"{name} must be finite, got {float(arr[np.isinf(arr)].flat[0])!r}")
     bad = np.zeros(arr.shape, dtype=bool)
     if low is not None:
         bad |= (arr <= low) if low_open else (arr < low)

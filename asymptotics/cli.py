@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from tokenize import TokenError
 
 import numpy as np
 
@@ -119,30 +120,36 @@ def _cmd_curve(args, entry):
         raise ValueError("curve needs at least one swept parameter (e.g. --gamma 0.1:10:200)")
     if len(axes) > 2:
         raise ValueError(f"curve sweeps one or two axes, got {len(axes)}: {', '.join(axes)}")
+    if args.mc and not args.plot:
+        raise ValueError("--mc adds Monte Carlo points to the plot: give --plot FILE too")
     if args.plot:
         mc = None
         if args.mc:
             mc = _curve_mc(args, entry, recs, axes)
         plot_curve(recs, axes[0], args.y, mc=mc, path=args.plot,
                    series=axes[1] if len(axes) == 2 else None, logx=args.logx, logy=args.logy,
-                   title=f"{entry.name}: {entry.description}")
+                   title=entry.name)
         meta["plot"] = args.plot
     return format_records(recs, args.format, metadata=meta if args.format == "csv" or args.metadata else None,
                           digits=args.digits)
 
 
 def _curve_mc(args, entry, recs, axes):
-    """Monte Carlo points for a curve: at most ``--mc-points`` points per series."""
+    """Monte Carlo points for a curve: ``--mc-points`` evenly spaced points along the first axis, for
+    each value of the second axis; none where the theory is infinite (nothing to compare)."""
     from theory_checks import catalog
-    idx = np.unique(np.linspace(0, len(recs) - 1, min(len(recs), args.mc_points * (1 if len(axes) == 1 else 4))).astype(int))
-    pts = [recs[i] for i in idx]
-    comps = catalog.run_check(entry.name, pts, d=args.d, seeds=args.seeds, seed=args.seed)
-    out = []
-    for r, c in zip(pts, comps):
-        row = {a: r[a] for a in axes}
-        row.update(mc_mean=c.mc_mean, mc_se=c.mc_se)
-        out.append(row)
-    return out
+    n_x = len({r[axes[0]] for r in recs})
+    n_series = len(recs) // n_x
+    cols = np.unique(np.linspace(0, n_x - 1, min(n_x, args.mc_points)).round().astype(int))
+    # records are in C order over the parameters; find each point's (series, x) position
+    order = [entry_p.name for entry_p in entry.params if entry_p.name in axes]
+    x_major = order[0] == axes[0]
+    idx = [(c * n_series + s) if x_major else (s * n_x + c) for s in range(n_series) for c in cols]
+    pts = [recs[i] for i in idx if np.isfinite(recs[i]["risk"])]
+    comps = catalog.run_check(entry.name, pts, d=args.d, seeds=args.seeds, seed=args.seed,
+                              values=_model_values(args, entry))
+    return [{**{a: r[a] for a in axes}, "theory": c.theory, "mc_mean": c.mc_mean, "mc_se": c.mc_se}
+            for r, c in zip(pts, comps)]
 
 
 # ---------------------------------------------------------------------- check
@@ -160,7 +167,7 @@ def _cmd_check(args, entry):
     text = format_records(rows, args.format, metadata=meta if args.format == "csv" else None,
                           digits=args.digits)
     if args.format == "table":
-        dim = f"d = {args.d}" if "d" in rows[0] else f"d = {len(rows[0].get('eigs', [])) or 'len(eigs)'}"
+        dim = f"d = {rows[0]['d']}" if "d" in rows[0] else f"dimension {rows[0].get('p')} (the spectrum's)"
         text += (f"\n{len(rows) - n_bad} of {len(rows)} points agree within {comps[0].k_se:g} standard "
                  f"errors plus the finite-size allowance ({meta['allowance']}); {dim}, "
                  f"{args.seeds} seeds.")
@@ -174,7 +181,13 @@ def _parse_assignment(text, what):
         raise ValueError(f"--{what} takes PARAM=VALUE, got {text!r}")
     k, _, v = text.partition("=")
     import sympy as sp
-    return k.strip(), sp.sympify(v.strip())
+    try:
+        value = sp.sympify(v.strip())
+    except (sp.SympifyError, SyntaxError, TypeError, TokenError) as e:
+        raise ValueError(f"--{what}: cannot read the value {v.strip()!r}") from None
+    if not value.is_number:
+        raise ValueError(f"--{what}: the value must be a number, got {v.strip()!r}")
+    return k.strip(), value
 
 
 def _cmd_derive(args, entry):
@@ -296,7 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
                 pm.add_argument("--metadata", action="store_true",
                                 help="JSON: wrap as {metadata, records}; tables: print the metadata")
                 pm.add_argument("--mc", action="store_true", help="add Monte Carlo points to the plot")
-                pm.add_argument("--mc-points", type=int, default=12, help="MC points per curve")
+                pm.add_argument("--mc-points", type=int, default=12,
+                                help="MC points per curve (per value of the second axis)")
             if cmd in ("check", "curve"):
                 pm.add_argument("--d", type=int, default=400, help="dimension of the simulation (default 400)")
                 pm.add_argument("--seeds", type=int, default=20, help="independent draws (default 20)")

@@ -121,26 +121,36 @@ def parse_axis(spec) -> np.ndarray:
     if isinstance(spec, (int, float, np.floating, np.integer)):
         return np.array([float(spec)])
     text = str(spec).strip()
-    try:
-        if ":" in text:
-            parts = text.split(":")
-            log = len(parts) == 4 and parts[3].lower() == "log"
-            if len(parts) not in (3, 4) or (len(parts) == 4 and not log):
-                raise ValueError
+    usage = f"cannot read the axis {text!r}: use START:STOP:NUM, START:STOP:NUM:log, a,b,c or a number"
+    if ":" in text:
+        parts = [s.strip() for s in text.split(":")]
+        log = len(parts) == 4 and parts[3].lower() == "log"
+        if len(parts) not in (3, 4) or (len(parts) == 4 and not log) or not parts[2].isdigit():
+            raise ValueError(usage)
+        try:
             start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
-            if num < 1:
-                raise ValueError
-            if log:
-                if start <= 0 or stop <= 0:
-                    raise ValueError(f"a log axis needs positive end points, got {text!r}")
-                return np.geomspace(start, stop, num)
-            return np.linspace(start, stop, num)
-        return np.array([float(v) for v in text.split(",") if v.strip()], dtype=float)
-    except ValueError as e:
-        if str(e):
-            raise
-        raise ValueError(f"cannot read the axis {text!r}: use START:STOP:NUM, START:STOP:NUM:log, "
-                         "a,b,c or a number") from None
+        except ValueError:
+            raise ValueError(usage) from None
+        if num < 1:
+            raise ValueError(f"cannot read the axis {text!r}: NUM must be >= 1")
+        if log:
+            if start <= 0 or stop <= 0:
+                raise ValueError(f"a log axis needs positive end points, got {text!r}")
+            return np.geomspace(start, stop, num)
+        return np.linspace(start, stop, num)
+    items = [v.strip() for v in text.split(",")]
+    if any(not v for v in items):
+        raise ValueError(f"cannot read the axis {text!r}: an empty entry in the list")
+    try:
+        return np.array([float(v) for v in items], dtype=float)
+    except ValueError:
+        raise ValueError(usage) from None
+
+
+def _whole(x: float) -> int:
+    if not float(x).is_integer():
+        raise ValueError
+    return int(x)
 
 
 def load_vector(name: str, spec: str, d: int | None = None) -> np.ndarray:
@@ -149,18 +159,29 @@ def load_vector(name: str, spec: str, d: int | None = None) -> np.ndarray:
     from .models import ridge
     spec = str(spec)
     if os.path.exists(spec):
+        import warnings
         try:
-            vals = np.loadtxt(spec, dtype=float, comments="#", ndmin=1)
-        except ValueError as e:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                vals = np.loadtxt(spec, dtype=float, comments="#", ndmin=1)
+        except (ValueError, UserWarning) as e:
             raise ValueError(f"{name}: cannot read numbers from {spec!r}: {e}") from None
-        return vals.ravel()
+        if vals.ndim != 1:
+            raise ValueError(f"{name}: {spec!r} must hold one number per line, got a {vals.shape} table")
+        return vals
     if ":" not in spec:
         raise ValueError(f"{name}: {spec!r} is neither a file nor a law (power:d=D,alpha=A, "
                          "mp:d=D,ratio=C, spiked:d=D,spikes=S1;S2, flat:d=D,r2=R)")
     law, _, args = spec.partition(":")
+    keys = {"power": {"d", "alpha", "scale"}, "mp": {"d", "ratio", "variance"},
+            "spiked": {"d", "spikes", "bulk"}, "flat": {"d", "r2"}}
+    if law not in keys:
+        raise ValueError(f"{name}: unknown law {law!r}; use power, mp, spiked or flat")
     kw = {}
     for item in filter(None, args.split(",")):
         k, _, v = item.partition("=")
+        if k.strip() not in keys[law]:
+            raise ValueError(f"{name}: the law {law!r} takes {', '.join(sorted(keys[law]))}; got {k.strip()!r}")
         kw[k.strip()] = v.strip()
 
     if "d" not in kw and d is not None:
@@ -172,21 +193,24 @@ def load_vector(name: str, spec: str, d: int | None = None) -> np.ndarray:
                 raise ValueError(f"{name}: the law {law!r} needs {k}=...")
             return default
         try:
-            return conv(kw[k])
+            return conv(float(kw[k]))
         except ValueError:
-            raise ValueError(f"{name}: {k}={kw[k]!r} is not a number") from None
+            raise ValueError(f"{name}: {k}={kw[k]!r} is not a {'whole ' if conv is _whole else ''}number") from None
 
     if law == "power":
-        return ridge.power_law(num("d", conv=int), num("alpha"), num("scale", 1.0))
+        return ridge.power_law(num("d", conv=_whole), num("alpha"), num("scale", 1.0))
     if law == "mp":
-        return ridge.marchenko_pastur(num("d", conv=int), num("ratio"), num("variance", 1.0))
+        return ridge.marchenko_pastur(num("d", conv=_whole), num("ratio"), num("variance", 1.0))
     if law == "spiked":
-        spikes = [float(v) for v in kw.get("spikes", "").split(";") if v]
-        return ridge.spiked(num("d", conv=int), spikes, num("bulk", 1.0))
+        try:
+            spikes = [float(v) for v in kw.get("spikes", "").split(";") if v]
+        except ValueError:
+            raise ValueError(f"{name}: spikes={kw['spikes']!r} must be numbers separated by ';'") from None
+        return ridge.spiked(num("d", conv=_whole), spikes, num("bulk", 1.0))
     if law == "flat":
-        d = num("d", conv=int)
+        d = num("d", conv=_whole)
         return np.full(d, num("r2", 1.0) / d)
-    raise ValueError(f"{name}: unknown law {law!r}; use power, mp, spiked or flat")
+    raise AssertionError(law)  # unreachable: laws are checked above
 
 
 def evaluate(model: str, *, precision: int | None = None, tol: float = DEFAULT_TOL, **values):
@@ -218,7 +242,10 @@ def evaluate(model: str, *, precision: int | None = None, tol: float = DEFAULT_T
             dim = next((a.size for a in vectors.values()), None)
             vectors[p.name] = load_vector(p.name, v, dim) if isinstance(v, str) else np.asarray(v, dtype=float)
             continue
-        arr = parse_axis(v) if isinstance(v, str) else np.atleast_1d(np.asarray(v, dtype=float))
+        try:
+            arr = parse_axis(v) if isinstance(v, str) else np.atleast_1d(np.asarray(v, dtype=float))
+        except ValueError as e:
+            raise ValueError(f"{p.name}: {e}") from None
         if arr.ndim != 1 or arr.size == 0:
             raise ValueError(f"{p.name} must be a number or a 1-d list of numbers")
         axes[p.name] = arr

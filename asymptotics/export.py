@@ -268,6 +268,8 @@ def _fmt_markdown(rows, cols, meta, digits) -> str:
 
 
 def _fmt_latex(rows, cols, meta, digits, caption, label) -> str:
+    if not cols:
+        raise ValueError("a LaTeX table needs at least one column; got no records")
     numeric = [_is_numeric_column(rows, c) for c in cols]
     spec = "".join("r" if num else "l" for num in numeric)
     body = [f"\\begin{{tabular}}{{{spec}}}", r"\toprule",

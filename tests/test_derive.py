@@ -54,3 +54,20 @@ def test_derive_refuses_spectral_models_and_unknown_parameters():
         limit(ridge.RIDGE_SPECTRUM, "lam", 0)
     with pytest.raises(ValueError, match="no parameter"):
         limit(RIDGE, "mu", 0)
+
+
+def test_series_in_a_regime_parameter_is_a_series():
+    s = series(RIDGE, "risk", "gamma", 1, order=2, regime=RIDGE.regimes["gamma<1"])
+    # first order in (gamma - 1): the value at gamma = 1 and the slope, checked numerically
+    f = sp.lambdify((gamma, lam, r2, sigma2), s)
+    h = 1e-6
+    exact = ridge.risk([1 - h, 1.0], 0.3, 1.2, 0.8).risk
+    assert f(1.0, 0.3, 1.2, 0.8) == pytest.approx(exact[1], rel=1e-12)
+    assert f(1 - h, 0.3, 1.2, 0.8) == pytest.approx(exact[0], rel=1e-9)
+    with pytest.raises(ValueError, match="order must be"):
+        series(RIDGE, "risk", "lam", 0, order=0)
+
+
+def test_limit_outside_its_regime_is_refused():
+    with pytest.raises(ValueError, match="outside the regime"):
+        limit(RIDGE, "gamma", 0, {"gamma": (1, sp.oo)})

@@ -167,3 +167,38 @@ def test_accuracy_at_the_threshold_with_tiny_ridge(lam):
     bias, var = ridge.mp_closed_form(1.0, lam, 1.0, 1.0, precision=40)
     assert sol.variance == pytest.approx(float(var), rel=1e-12)
     assert sol.bias == pytest.approx(float(bias), rel=1e-12)
+
+
+# ---------------------------------------------------------------- regressions from the review
+def test_huge_ridge_is_solved_and_tends_to_r2():
+    sol = ridge.risk(2.0, np.geomspace(1e6, 1e12, 25), r2=1.0, sigma2=1.0)
+    assert sol.converged.all()
+    np.testing.assert_allclose(sol.risk, 1.0, rtol=1e-5)
+    assert np.all(np.diff(sol.risk) > 0)  # more shrinkage, closer to r2 from below
+
+
+def test_noiseless_interpolation_threshold_is_zero_not_inf():
+    sol = ridge.risk(1.0, 0.0, r2=1.0, sigma2=0.0)
+    assert sol.risk == 0.0 and sol.variance == 0.0
+    assert ridge.spectrum_risk([1.0, 1.0], [1.0, 1.0], 2, 0.0, 0.0).risk == 0.0
+
+
+def test_domains_are_validated():
+    for kw, msg in [(dict(precision=-5), "precision"), (dict(precision=3), "precision"),
+                    (dict(tol=-1.0), "tol")]:
+        with pytest.raises(ValueError, match=msg):
+            ridge.risk(2.0, 0.1, **kw)
+    with pytest.raises(ValueError, match="lam must be >= 0 and <= 1e"):
+        ridge.risk(2.0, 1e200)
+    with pytest.raises(ValueError, match="lam must be >= 1e-100"):
+        ridge.mp_closed_form(2.0, 1e-300)
+
+
+def test_optimal_risk_without_overflow():
+    # sigma2 -> 0: lam* -> 0 and the optimum tends to the ridgeless bias r2 (1 - 1/gamma)
+    assert ridge.optimal_risk(2.0, 1.0, 1e-320) == pytest.approx(0.5, rel=1e-12)
+
+
+def test_ill_conditioned_spectrum():
+    sol = ridge.spectrum_risk([1e-20, 1.0, 1.0], np.ones(3), 2, 0.0)
+    assert sol.risk == pytest.approx(7071067812.0, rel=1e-9)

@@ -69,7 +69,9 @@ def run_check(model: str, records, *, d: int = 400, seeds: int = 20, seed: int =
             else np.asarray(values["beta2"])
         for (n, s2), idx in _group(records, ("n", "sigma2")).items():
             lams = np.array([records[i]["lam"] for i in idx])
-            comps = sim.check_spectrum(eigs, beta2, n, lams, sigma2=s2, seeds=seeds, seed=seed, k_se=k_se)
+            # the simulation needs an integer n; its theory is evaluated at that n (reported)
+            comps = sim.check_spectrum(eigs, beta2, max(1, round(n)), lams, sigma2=s2, seeds=seeds,
+                                       seed=seed, k_se=k_se)
             for i, c in zip(idx, comps):
                 out[i] = c
         return out

@@ -113,7 +113,19 @@ def n_samples(gamma, d) -> int:
     if n < 1:
         raise ValueError(f"gamma must be <= {2 * d:g} for d = {d} (n = round(d/gamma) must be "
                          f">= 1), got {g!r}")
+    _check_size(int(n), d)
     return int(n)
+
+
+#: Largest design matrix simulated (entries): 8 bytes each, 800 MB; beyond it a ValueError, not a
+#: MemoryError from numpy.
+MAX_ENTRIES = 10 ** 8
+
+
+def _check_size(n: int, d: int) -> None:
+    if n * d > MAX_ENTRIES:
+        raise ValueError(f"the simulation needs an n x d = {n} x {d} design matrix; n * d must be <= "
+                         f"{MAX_ENTRIES:.0e} (lower d or raise gamma)")
 
 
 def _rng(seed: int, tag: int, n: int, d: int, i: int) -> np.random.Generator:
@@ -290,6 +302,7 @@ def simulate_spectrum(eigs, beta2, n, lam, *, sigma2=1.0, seeds=20, seed=0) -> n
     if not (eigs > 0).any():
         raise ValueError("eigs must have at least one entry > 0, got all zeros")
     n = check_int("n", n, low=1)
+    _check_size(n, eigs.size)
     lam = _lam_array(lam)
     sigma2 = _scalar("sigma2", sigma2, low=0.0)
     seeds = check_int("seeds", seeds, low=2)

@@ -27,6 +27,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from .._validation import check_int
 from .fixedpoint import FixedPointModel, solve, solve_mp
 
 __all__ = ["closed_form", "limit", "series", "verify", "VerifyReport", "sample_points"]
@@ -176,6 +177,10 @@ def limit(model: FixedPointModel, param: str, value, regime: Mapping | None = No
     value = sp.sympify(value)
     if not value.is_finite:
         raise ValueError("limits at infinity are not supported yet; give a finite value")
+    if regime and param in regime:
+        lo, hi = (sp.sympify(v) for v in regime[param])
+        if not bool(lo <= value <= hi):
+            raise ValueError(f"the limit {param} -> {value} lies outside the regime {param} in ({lo}, {hi})")
     eqs = [e.subs(p, value) for e in _equations(model)]
     cands = sp.solve(eqs, list(model.unknowns), dict=True)
     if not cands:
@@ -220,8 +225,9 @@ def _check_against_solver(model, res, pts, param, value):
 
 def series(model: FixedPointModel, output: str, param: str, value, order: int = 2,
            regime: Mapping | None = None, *, seed: int = 0) -> sp.Expr:
-    """Expansion of ``output`` around ``param = value`` to ``O((param - value)^order)``, from the closed
-    form on the physical branch, simplified under ``regime``.
+    """Expansion of ``output`` around ``param = value``, the terms of degree ``< order`` in
+    ``param - value`` (sympy's convention: the remainder is ``O((param - value)^order)``), from the
+    closed form on the physical branch, simplified under ``regime``.
 
     Examples:
         >>> from asymptotics.models.ridge import RIDGE
@@ -233,14 +239,26 @@ def series(model: FixedPointModel, output: str, param: str, value, order: int = 
     if output not in cf:
         raise ValueError(f"{model.name} has no output {output!r}; outputs are {', '.join(cf)}")
     p = _param(model, param)
-    fwd, back = _regime_substitution(model, regime)
+    order = check_int("order", order, low=1, high=20)
+    # the regime selects the branch; the expansion variable itself is not re-parametrized
+    fwd, back = _regime_substitution(model, {k: v for k, v in (regime or {}).items() if k != param})
     pos = _positive(model)
     e = cf[output].xreplace(fwd).xreplace(pos)
     ppos = pos.get(p, p)
-    s = sp.series(e, ppos, sp.sympify(value), order).removeO()
-    s = sp.simplify(s)
-    s = s.xreplace({v: k for k, v in pos.items()}).xreplace(back)
-    return sp.collect(sp.expand(sp.simplify(s)), p)
+    value = sp.sympify(value)
+    h = sp.Symbol("h_series", positive=True)
+    s = sp.series(e, ppos, value, order).removeO().subs(ppos, value + h)
+    # group the terms by their power of h = param - value and simplify each coefficient
+    groups: dict = {}
+    for term in sp.Add.make_args(sp.expand(s)):
+        c, ex = term.as_coeff_exponent(h)
+        groups[ex] = groups.get(ex, 0) + c
+    unpos = {v: k for k, v in pos.items()}
+    out = 0
+    for ex in sorted(groups, key=lambda z: float(z)):
+        c = sp.factor(sp.simplify(sp.simplify(groups[ex]).xreplace(unpos).xreplace(back)))
+        out += c * (p - value) ** ex
+    return out
 
 
 @dataclass(frozen=True)
@@ -306,6 +324,8 @@ def verify(model: FixedPointModel, claimed, output: str = "risk", regime: Mappin
     f = sp.lambdify(model.parameters, expr, modules="mpmath")
     pts = sample_points(model, regime, n_points=n_points, seed=seed, fixed=fixed)
     sol = solve(model, pts)
+    precision = check_int("precision", precision, low=15, high=10000)
+    n_points = check_int("n_points", n_points, low=1, high=10000)
     tol = 10.0 ** (5 - precision) if tol is None else tol
     worst = (-1.0, 0.0, {})
     with mpmath.workdps(precision):

@@ -40,7 +40,7 @@ import numpy as np
 import sympy as sp
 
 from .._notation import LATEX as LATEX_TABLE
-from .._validation import as_output
+from .._validation import as_output, check_int, check_real
 
 __all__ = ["Trace", "FixedPointModel", "Solution", "ConvergenceError", "solve", "solve_mp", "latex",
            "LATEX_NAMES", "DEFAULT_TOL"]
@@ -206,6 +206,7 @@ class _Compiled:
     trace_f: tuple           # per trace: f(*unknowns, *params, *components)
     trace_grad: tuple        # [t][j]: d summand_t / du_j
     outputs: dict            # name -> f(*unknowns, *params, *traces)
+    residual_scale: tuple    # per equation: sum of |terms|, the size of the round-off in F
 
 
 _CACHE: dict = {}
@@ -232,7 +233,9 @@ def _compile(model: FixedPointModel, backend: str) -> _Compiled:
     trace_grad = tuple(tuple(lam(sp.diff(t.summand, u), targs) for u in model.unknowns)
                        for t in model.traces)
     outputs = {k: lam(v) for k, v in model.expanded_outputs().items()}
-    out = _Compiled(model, backend, residual, jac_direct, jac_trace, trace_f, trace_grad, outputs)
+    residual_scale = tuple(lam(sum(sp.Abs(a) for a in sp.Add.make_args(e))) for e in model.equations)
+    out = _Compiled(model, backend, residual, jac_direct, jac_trace, trace_f, trace_grad, outputs,
+                    residual_scale)
     _CACHE[key] = out
     return out
 
@@ -437,11 +440,7 @@ def _newton(comp, x0, p, spectrum, lower, tol, max_iter):
         _put(J, idx, Jn)
         _put(iters, idx, _take(iters, idx) + 1)
         _put(converged, idx, _take(converged, idx) | small)
-    # a final sanity check on the residual: a tiny step must come with a small residual
-    fscale = np.sqrt(np.finfo(float).eps)
-    resid = _norm(F)
-    converged &= np.isfinite(resid) & (resid <= fscale * (1 + _norm(scale)))
-    return x, converged, iters, resid
+    return x, converged, iters, F
 
 
 def _broadcast_params(model: FixedPointModel, params: Mapping):
@@ -479,14 +478,18 @@ def solve(model: FixedPointModel, params: Mapping, *, spectrum: Mapping | None =
         max_iter: Newton iterations at most.
         errors: ``"raise"`` (default): raise :class:`ConvergenceError` listing the points that did
             not converge or reached a non-physical branch; ``"mask"``: return masked arrays there.
-        precision: if given, re-solve every point in mpmath at this many significant digits; the
-            outputs are then mpmath numbers (object arrays).
+        precision: if given (15 to 10000), re-solve every point in mpmath at this many significant
+            digits; the outputs are then mpmath numbers (object arrays).
 
     Returns:
         A :class:`Solution`.
     """
     if errors not in ("raise", "mask"):
         raise ValueError(f"errors must be 'raise' or 'mask', got {errors!r}")
+    if precision is not None:
+        check_int("precision", precision, low=15, high=10000)
+    tol = float(check_real("tol", tol, low=0.0, high=0.1, low_open=True))
+    max_iter = check_int("max_iter", max_iter, low=0)
     shape, bp = _broadcast_params(model, params)
     P = int(np.prod(shape)) if shape else 1
     flatp = {k: np.ascontiguousarray(v).reshape(P) for k, v in bp.items()}
@@ -525,8 +528,16 @@ def solve(model: FixedPointModel, params: Mapping, *, spectrum: Mapping | None =
         x0 = np.stack([np.broadcast_to(np.asarray(g, dtype=float), (todo.size,)) for g in guess], axis=1)
         lower = None if model.lower_bounds is None else np.array(
             [(-np.inf if b is None else b) for b in model.lower_bounds], dtype=float)
-        xs, cs, its, rs = _newton(comp, x0, [q[todo] for q in plist], spec, lower, tol, max_iter)
-        x[todo], conv[todo], iters[todo], resid[todo] = xs, cs, its, rs
+        pt = [q[todo] for q in plist]
+        xs, cs, its, F = _newton(comp, x0, pt, spec, lower, tol, max_iter)
+        # a final check on the residual: a tiny Newton step must come with a residual at the level
+        # of the round-off in evaluating it (relative to the size of the equation's terms)
+        tv, _ = _traces_numpy(comp, xs, pt, spec)
+        a = [xs[:, j] for j in range(m)] + pt + [tv[:, k] for k in range(tv.shape[1])]
+        with np.errstate(all="ignore"):
+            fscale = _eval_many(comp.residual_scale, todo.size, a)
+        ok = np.isfinite(F).all(axis=1) & (np.abs(F) <= np.sqrt(np.finfo(float).eps) * fscale + 1e-300).all(axis=1)
+        x[todo], conv[todo], iters[todo], resid[todo] = xs, cs & ok, its, _norm(F)
 
     # traces and outputs at the solution
     tv, _ = _traces_numpy(comp, x, plist, spec)

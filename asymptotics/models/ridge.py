@@ -69,7 +69,11 @@ SOURCE_SPECTRUM = ("Hastie, Montanari, Rosset & Tibshirani 2019, arXiv 1903.0856
 
 gamma, lam, r2, sigma2, kappa, n = sp.symbols("gamma lam r2 sigma2 kappa n", nonnegative=True)
 s, b = sp.symbols("s beta2", nonnegative=True)
-df1, df2, bsum = sp.symbols("df1 df2 bias_sum", nonnegative=True)
+df1, df2, bsum, ddf = sp.symbols("df1 df2 bias_sum df1_minus_df2", nonnegative=True)
+# 1 - df2/n without cancellation: at the fixed point 1 - df1/n = lam/kappa, and df1 - df2 =
+# sum_i s_i kappa/(s_i + kappa)^2 >= 0, so 1 - df2/n = lam/kappa + (df1 - df2)/n, a sum of
+# non-negative terms (at kappa = 0, i.e. lam = 0 and d < n, the plain form has no cancellation)
+_one_minus_df2n = sp.Piecewise((lam / kappa + ddf / n, kappa > 0), (1 - df2 / n, True))
 _one_minus_gamma = sp.UnevaluatedExpr(1 - gamma)
 
 _SYMBOLS_DOC = {
@@ -91,9 +95,12 @@ def _iso_kappa(gamma, lam):
 
 
 def _iso_singular(p, spectrum):
+    # the interpolation peak: the variance sigma2 gamma/(1 - gamma + kappa(2 + kappa)) is infinite,
+    # unless sigma2 = 0 (then it is 0 for every lam); the bias tends to 0 from both sides
     mask = (p["lam"] == 0) & (p["gamma"] == 1)
+    var = np.where(p["sigma2"] > 0, np.inf, 0.0)
     return mask, {"kappa": 0.0, "df1_over_n": 1.0, "df2_over_n": 1.0, "bias": 0.0,
-                  "variance": np.inf, "risk": np.inf, "risk_total": np.inf}
+                  "variance": var, "risk": var, "risk_total": var + p["sigma2"]}
 
 
 def _admissible(p, u, one_minus_df2_over_n):
@@ -140,8 +147,8 @@ LIMIT_WITNESSES = {
 def _spec_singular(p, spectrum):
     rank = np.count_nonzero(spectrum["s"] > 0)
     mask = (p["lam"] == 0) & (p["n"] == rank)
-    return mask, {"kappa": 0.0, "df1": float(rank), "df2": float(rank), "bias": 0.0,
-                  "variance": np.inf, "risk": np.inf, "risk_total": np.inf}
+    var = np.where(p["sigma2"] > 0, np.inf, 0.0)
+    return mask, {"kappa": 0.0, "df1": float(rank), "df2": float(rank), "bias": 0.0, "variance": var, "risk": var, "risk_total": var + p["sigma2"]}
 
 
 RIDGE_SPECTRUM = FixedPointModel(
@@ -151,13 +158,14 @@ RIDGE_SPECTRUM = FixedPointModel(
     equations=(kappa - lam - kappa * df1 / n,),
     traces=(Trace(df1, s / (s + kappa), "first degrees of freedom"),
             Trace(df2, s ** 2 / (s + kappa) ** 2, "second degrees of freedom"),
-            Trace(bsum, b * s / (s + kappa) ** 2, "signal left by the shrinkage")),
+            Trace(bsum, b * s / (s + kappa) ** 2, "signal left by the shrinkage"),
+            Trace(ddf, s * kappa / (s + kappa) ** 2, "df1 - df2")),
     components=(s, b),
     outputs={
         "df1": df1,
         "df2": df2,
-        "bias": kappa ** 2 * bsum / (1 - df2 / n),
-        "variance": sigma2 * (df2 / n) / (1 - df2 / n),
+        "bias": kappa ** 2 * bsum / _one_minus_df2n,
+        "variance": sigma2 * (df2 / n) / _one_minus_df2n,
         "risk": sp.Symbol("bias") + sp.Symbol("variance"),
         "risk_total": sp.Symbol("risk") + sigma2,
     },
@@ -165,11 +173,30 @@ RIDGE_SPECTRUM = FixedPointModel(
     lower_bounds=(0.0,),
     # kappa <= lam + tr(Sigma)/n; Newton from this upper bound converges monotonically (convexity)
     initial_guess=lambda n, lam, sigma2, spectrum: (lam + np.sum(spectrum["s"]) / n,),
-    admissible=lambda p, u, t: _admissible(p, u, 1 - t["df2"] / p["n"]),
+    admissible=lambda p, u, t: _admissible(p, u, np.where(
+        u["kappa"] > 0, p["lam"] / np.where(u["kappa"] > 0, u["kappa"], 1.0) + t["df1_minus_df2"] / p["n"],
+        1 - t["df2"] / p["n"])),
     singular=_spec_singular,
     symbols_doc=_SYMBOLS_DOC,
     sample_ranges={"n": (10.0, 1000.0), "lam": (0.01, 2.0), "sigma2": (0.1, 3.0)},
 )
+
+
+#: The domain of every ridge parameter: (low, high, low_open). Wider than any use (the solver works in
+#: double precision, where kappa^2 must not overflow) and checked by one helper.
+_DOMAIN = {
+    "gamma": (0.0, 1e100, True), "n": (0.0, 1e100, True), "lam": (0.0, 1e100, False),
+    "r2": (0.0, 1e100, False), "sigma2": (0.0, 1e100, False),
+}
+
+
+def _check(**values) -> dict:
+    """Validate parameters against :data:`_DOMAIN`; returns float arrays."""
+    out = {}
+    for name, v in values.items():
+        low, high, low_open = _DOMAIN[name]
+        out[name] = check_real(name, v, low=low, high=high, low_open=low_open)
+    return out
 
 
 def risk(gamma, lam=0.0, r2=1.0, sigma2=1.0, *, precision: int | None = None,
@@ -201,10 +228,7 @@ def risk(gamma, lam=0.0, r2=1.0, sigma2=1.0, *, precision: int | None = None,
         >>> sol.risk.round(6)
         array([0.603567, 1.227707])
     """
-    p = dict(gamma=check_real("gamma", gamma, low=0.0, low_open=True),
-             lam=check_real("lam", lam, low=0.0),
-             r2=check_real("r2", r2, low=0.0),
-             sigma2=check_real("sigma2", sigma2, low=0.0))
+    p = _check(gamma=gamma, lam=lam, r2=r2, sigma2=sigma2)
     return solve(RIDGE, p, precision=precision, tol=tol, errors=errors)
 
 
@@ -241,9 +265,7 @@ def spectrum_risk(eigs, beta2, n, lam=0.0, sigma2=1.0, *, precision: int | None 
         1.0
     """
     eigs, beta2 = _check_spectrum(eigs, beta2)
-    p = dict(n=check_real("n", n, low=0.0, low_open=True),
-             lam=check_real("lam", lam, low=0.0),
-             sigma2=check_real("sigma2", sigma2, low=0.0))
+    p = _check(n=n, lam=lam, sigma2=sigma2)
     return solve(RIDGE_SPECTRUM, p, spectrum={"s": eigs, "beta2": beta2}, precision=precision,
                  tol=tol, errors=errors)
 
@@ -271,18 +293,18 @@ def mp_closed_form(gamma, lam, r2=1.0, sigma2=1.0, *, precision: int | None = No
     """Hastie et al. (2019) Thm 2 / Cor. 5: ``(bias, variance)`` from the Marchenko–Pastur Stieltjes
     transform ``m``, ``B = r2 lam^2 m'(-lam)``, ``V = sigma2 gamma (m(-lam) - lam m'(-lam))``.
 
-    Valid for ``lam > 0``. An independent, hand-written witness of :func:`risk`; with ``precision``
-    it is evaluated in mpmath at that many digits (scalars only).
+    Domain ``1e-100 <= lam <= 1e100`` (``m ~ 1/lam`` for ``gamma > 1``, and ``m^2`` must stay finite in
+    double precision). An independent, hand-written witness of :func:`risk`; with ``precision`` it is
+    evaluated in mpmath at that many digits (scalars only).
 
     Examples:
         >>> bias, var = mp_closed_form(2.0, 0.3, 1.3, 0.7)
         >>> round(bias, 10), round(var, 10)
         (0.6882352941, 0.3294117647)
     """
-    gamma = check_real("gamma", gamma, low=0.0, low_open=True)
-    lam = check_real("lam", lam, low=0.0, low_open=True)
-    r2 = check_real("r2", r2, low=0.0)
-    sigma2 = check_real("sigma2", sigma2, low=0.0)
+    gamma, r2, sigma2 = _check(gamma=gamma, r2=r2, sigma2=sigma2).values()
+    # m ~ 1/lam for gamma > 1: m^2 must not overflow in double precision
+    lam = check_real("lam", lam, low=1e-100, high=1e100)
     if precision is not None:
         with mpmath.workdps(precision + 10):
             g, l, rr, ss = (mpmath.mpf(float(v)) for v in (gamma, lam, r2, sigma2))
@@ -307,9 +329,7 @@ def ridgeless_risk(gamma, r2=1.0, sigma2=1.0):
         >>> ridgeless_risk([0.5, 1.0, 2.0], r2=1.0, sigma2=1.0)
         array([1. , inf, 1.5])
     """
-    g = check_real("gamma", gamma, low=0.0, low_open=True)
-    r2 = check_real("r2", r2, low=0.0)
-    sigma2 = check_real("sigma2", sigma2, low=0.0)
+    g, r2, sigma2 = _check(gamma=gamma, r2=r2, sigma2=sigma2).values()
     g, r2, sigma2 = np.broadcast_arrays(g, r2, sigma2)
     out = np.full(g.shape, np.inf)
     lo, hi = g < 1, g > 1
@@ -325,9 +345,7 @@ def optimal_lam(gamma, r2=1.0, sigma2=1.0):
     >>> optimal_lam(2.0, r2=1.0, sigma2=0.5)
     1.0
     """
-    g = check_real("gamma", gamma, low=0.0, low_open=True)
-    r2 = check_real("r2", r2, low=0.0)
-    sigma2 = check_real("sigma2", sigma2, low=0.0)
+    g, r2, sigma2 = _check(gamma=gamma, r2=r2, sigma2=sigma2).values()
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(r2 > 0, sigma2 * g / np.where(r2 > 0, r2, 1.0), np.inf)
     return as_output(out)
@@ -341,16 +359,21 @@ def optimal_risk(gamma, r2=1.0, sigma2=1.0):
     >>> round(optimal_risk(2.0, 1.3, 0.7), 12)
     0.9292667342
     """
-    g = check_real("gamma", gamma, low=0.0, low_open=True)
-    r2 = check_real("r2", r2, low=0.0)
-    sigma2 = check_real("sigma2", sigma2, low=0.0)
+    g, r2, sigma2 = _check(gamma=gamma, r2=r2, sigma2=sigma2).values()
     g, r2, sigma2 = np.broadcast_arrays(g, r2, sigma2)
     out = np.empty(g.shape)
     noisy = (sigma2 > 0) & (r2 > 0)
-    ls = sigma2[noisy] * g[noisy] / r2[noisy]
-    m, _ = _mp_stieltjes(g[noisy], ls, np.sqrt)
-    out[noisy] = sigma2[noisy] * g[noisy] * m
-    out[~noisy & (sigma2 == 0)] = r2[~noisy & (sigma2 == 0)] * np.maximum(0, 1 - 1 / g[~noisy & (sigma2 == 0)])
+    # sigma2 gamma m(-lam*) = r2 lam* m(-lam*), and lam m(-lam) in (0, 1] is computed without overflow:
+    # 2 lam/(root + a) for a = 1 - gamma + lam >= 0, (root - a)/(2 gamma) otherwise
+    gn = g[noisy]
+    ls = sigma2[noisy] * gn / r2[noisy]
+    a = 1 - gn + ls
+    root = np.sqrt(a * a + 4 * gn * ls)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam_m = np.where(a >= 0, 2 * ls / (root + a), (root - a) / (2 * gn))
+    out[noisy] = r2[noisy] * lam_m
+    quiet = ~noisy & (sigma2 == 0)
+    out[quiet] = r2[quiet] * np.maximum(0, 1 - 1 / g[quiet])
     out[~noisy & (sigma2 > 0)] = 0.0  # r2 = 0: predict 0 (lam* = inf), no error
     return as_output(out)
 
