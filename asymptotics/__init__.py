@@ -9,7 +9,8 @@ The public surface, every name listed here (the modules behind them are implemen
 * engine: :class:`FixedPointModel`, :class:`Trace`, :class:`Solution`, :func:`solve`,
   :class:`ConvergenceError`, and the derivations :func:`closed_form`, :func:`limit`, :func:`series`,
   :func:`verify`;
-* models: :mod:`asymptotics.models.ridge` (``ridge.risk``, ``ridge.spectrum_risk``, ...);
+* models: :mod:`asymptotics.models.ridge` (``ridge.risk``, ``ridge.spectrum_risk``, ...),
+  :mod:`asymptotics.models.random_features` (``random_features.risk``);
 * sweeps and outputs: :func:`evaluate`, :func:`format_records`, :func:`plot_curve`.
 
 >>> import asymptotics as asy
@@ -27,7 +28,7 @@ from .engine import (ConvergenceError, FixedPointModel, Solution, Trace, closed_
 from .expansions.hermite import HermiteExpansion, gaussian_expectation, hermite_coefficients
 from .export import format_records, plot_curve
 from .kernels import arccos_kernel, dual_kernel, dual_kernel_derivative, erf_kernel, ntk, sign_kernel
-from .models import ridge
+from .models import random_features, ridge
 
 __all__ = [
     "__version__",
@@ -36,6 +37,6 @@ __all__ = [
     "arccos_kernel", "dual_kernel", "dual_kernel_derivative", "erf_kernel", "ntk", "sign_kernel",
     "ConvergenceError", "FixedPointModel", "Solution", "Trace", "closed_form", "limit", "series",
     "solve", "verify",
-    "ridge",
+    "random_features", "ridge",
     "evaluate", "format_records", "plot_curve",
 ]

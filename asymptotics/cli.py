@@ -203,7 +203,7 @@ def _cmd_derive(args, entry):
         regimes = {args.regime: regimes[args.regime]}
     blocks = []  # (title, name, expr)
     blocks.append(("fixed-point equations and outputs", None, model.latex()))
-    if not model.traces and not args.limit and not args.series:
+    if not model.traces and not args.limit and not args.series and entry.extra.get("closed_form", True):
         for rname, reg in regimes.items():
             try:
                 cf = derive.closed_form(model, reg)

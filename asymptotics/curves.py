@@ -37,13 +37,15 @@ class Param:
         name: the API name (``Fstar_sq``; the flag is ``--Fstar-sq``).
         default: default value, ``None`` if required.
         help: one line for ``--help``.
-        kind: ``"real"`` (sweepable), ``"int"`` or ``"vector"`` (a file or a law, not sweepable).
+        kind: ``"real"`` (sweepable), ``"vector"`` (a file or a law, not sweepable) or ``"text"``.
+        optional: with ``default=None``, the parameter may be left out (it is then not passed on).
     """
 
     name: str
     default: object = None
     help: str = ""
     kind: str = "real"
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,26 @@ def _ridge_spectrum_theory(eigs, beta2, n, lam, sigma2, **kw):
     return spectrum_risk(eigs, beta2, n, lam, sigma2, **kw)
 
 
+def _rf_theory(psi1, psi2, lam, F1sq, Fstar_sq, tau2, activation=None, mu0=None, mu1=None,
+               mu_star=None, **kw):
+    from .models.random_features import risk
+    if mu1 is not None or mu_star is not None:
+        activation = None
+    return risk(psi1, psi2, lam, activation=activation, mu0=mu0, mu1=mu1, mu_star=mu_star, F1sq=F1sq,
+                Fstar_sq=Fstar_sq, tau2=tau2, **kw)
+
+
+def _rf_columns(values):
+    """Columns of rf records that are not model parameters: the activation and its mu0."""
+    from .models.random_features import activation_constants
+    direct = values.get("mu1") is not None or values.get("mu_star") is not None
+    act = None if direct else values.get("activation", "relu")
+    mu0, _, _ = activation_constants(act, values.get("mu0"), values.get("mu1"), values.get("mu_star"))
+    return {"activation": act, "mu0": mu0}
+
+
 def _registry() -> dict:
-    from .models import ridge
+    from .models import random_features, ridge
     return {
         "ridge": ModelEntry(
             name="ridge",
@@ -101,6 +121,28 @@ def _registry() -> dict:
             source=ridge.SOURCE_SPECTRUM,
             description="ridge regression, general covariance spectrum (deterministic equivalent)",
             symbolic=ridge.RIDGE_SPECTRUM,
+        ),
+        "rf": ModelEntry(
+            name="rf",
+            params=(Param("psi1", None, "N/d, features per dimension > 0"),
+                    Param("psi2", None, "n/d, samples per dimension > 0"),
+                    Param("lam", 0.0, "ridge penalty >= 0, (N lam/d)||a||^2 on the average loss"),
+                    Param("F1sq", 1.0, "energy of the linear part of the target >= 0"),
+                    Param("Fstar_sq", 0.0, "energy of the nonlinear part >= 0"),
+                    Param("tau2", 0.0, "noise variance >= 0"),
+                    Param("activation", "relu", "activation of the Hermite layer (ignored when "
+                          "--mu1/--mu-star are given)", "text"),
+                    Param("mu0", None, "E sigma(G) (does not enter the risk)", optional=True),
+                    Param("mu1", None, "E G sigma(G)", optional=True),
+                    Param("mu_star", None, "sqrt(E sigma^2 - mu0^2 - mu1^2) > 0", optional=True)),
+            theory=_rf_theory,
+            columns=("psi1", "psi2", "lam", "activation", "mu0", "mu1", "mu_star", "F1sq", "Fstar_sq",
+                     "tau2", "chi", "risk", "bias", "variance"),
+            source=random_features.SOURCE,
+            description="random features ridge regression on the sphere (Mei-Montanari test error)",
+            symbolic=random_features.RANDOM_FEATURES,
+            # the physical root of a quartic has no useful closed form: derive limits only
+            extra={"columns_from": _rf_columns, "closed_form": False},
         ),
     }
 
@@ -233,11 +275,16 @@ def evaluate(model: str, *, precision: int | None = None, tol: float = DEFAULT_T
     if unknown:
         raise ValueError(f"{model}: unknown parameter(s) {', '.join(sorted(unknown))}; "
                          f"parameters are {', '.join(names)}")
-    axes, vectors, scalars = {}, {}, {}
+    axes, vectors, texts = {}, {}, {}
     for p in entry.params:
         v = values.get(p.name, p.default)
         if v is None:
+            if p.optional:
+                continue
             raise ValueError(f"{model}: the parameter {p.name} is required")
+        if p.kind == "text":
+            texts[p.name] = str(v)
+            continue
         if p.kind == "vector":
             dim = next((a.size for a in vectors.values()), None)
             vectors[p.name] = load_vector(p.name, v, dim) if isinstance(v, str) else np.asarray(v, dtype=float)
@@ -252,15 +299,20 @@ def evaluate(model: str, *, precision: int | None = None, tol: float = DEFAULT_T
     sweep = [k for k, a in axes.items() if a.size > 1]
     grids = np.meshgrid(*axes.values(), indexing="ij")
     grid = {k: g for k, g in zip(axes, grids)}
-    sol = entry.theory(**vectors, **grid, precision=precision, tol=tol)
+    sol = entry.theory(**vectors, **texts, **grid, precision=precision, tol=tol)
+    extra = entry.extra["columns_from"]({**texts, **{k: v for k, v in values.items() if k in grid}}) \
+        if "columns_from" in entry.extra else {}
     recs = []
-    cols = [c for c in entry.columns]
+    cols = list(entry.columns)
     flat = {}
     for c in cols:
+        if c in extra:
+            continue
         v = getattr(sol, c)
         flat[c] = np.broadcast_to(np.asarray(v, dtype=object if precision else float), grids[0].shape).ravel()
     for i in range(grids[0].size):
-        recs.append({c: (float(flat[c][i]) if precision is None else flat[c][i]) for c in cols})
+        recs.append({c: (extra[c] if c in extra else float(flat[c][i]) if precision is None else flat[c][i])
+                     for c in cols})
     meta = {"package": "asymptotics", "version": __version__, "model": model,
             "description": entry.description, "source": entry.source,
             "solver": "vectorized damped Newton" + (f", mpmath {precision} digits" if precision else ""),

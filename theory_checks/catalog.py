@@ -20,6 +20,7 @@ __all__ = ["ALLOWANCE_DOC", "CHECKS", "run_check"]
 ALLOWANCE_DOC = {
     "ridge": "2 |R| / (n (1 - df2/n))",
     "ridge-spectrum": "2 |R| / (n (1 - df2/n))",
+    "rf": "4 |R| / min(N, n)",
 }
 
 #: Named checks: a model and the parameter grid of a published statement.
@@ -29,6 +30,11 @@ CHECKS = {
         d=400, seeds=20,
         about="Hastie et al. 2019 (arXiv 1903.08560), Thm 1-2: ridge(less) risk below, near and "
               "above the interpolation threshold"),
+    "rf-mei-montanari": dict(
+        model="rf", psi1=[0.5, 1.5, 3.0], psi2=1.5, lam=[1e-4, 1e-2, 1.0], tau2=0.1, F1sq=1.0,
+        d=300, seeds=10,
+        about="Mei & Montanari 2019 (arXiv 1908.05355), Thm 1: random features test error below, near "
+              "and above the interpolation threshold psi1 = psi2"),
 }
 
 
@@ -72,6 +78,19 @@ def run_check(model: str, records, *, d: int = 400, seeds: int = 20, seed: int =
             # the simulation needs an integer n; its theory is evaluated at that n (reported)
             comps = sim.check_spectrum(eigs, beta2, max(1, round(n)), lams, sigma2=s2, seeds=seeds,
                                        seed=seed, k_se=k_se)
+            for i, c in zip(idx, comps):
+                out[i] = c
+        return out
+    if model == "rf":
+        from . import random_features as sim
+        keys = ("psi1", "psi2", "activation", "F1sq", "Fstar_sq", "tau2")
+        for (p1, p2, act, f1, fs, t2), idx in _group(records, keys).items():
+            if not act:
+                raise ValueError("check rf simulates a real activation: give --activation (not only "
+                                 "--mu1/--mu-star)")
+            lams = np.array([records[i]["lam"] for i in idx])
+            comps = sim.check(p1, p2, lams, activation=act, d=d, F1sq=f1, Fstar_sq=fs, tau2=t2,
+                              seeds=seeds, seed=seed, k_se=k_se)
             for i, c in zip(idx, comps):
                 out[i] = c
         return out

@@ -59,24 +59,39 @@ def sample_points(model: FixedPointModel, regime: Mapping | None = None, n_point
                   seed: int = 0, fixed: Mapping | None = None) -> dict:
     """Random parameter points in a regime (uniform inside each interval, away from its ends).
 
-    Parameters not restricted by ``regime`` are drawn from ``model.sample_ranges``.
+    Parameters not restricted by ``regime`` are drawn from ``model.sample_ranges``. An interval's end
+    may be another parameter (``{"psi1": (0, psi2)}``): it is drawn first.
     """
     rng = np.random.default_rng(seed)
-    ranges = dict(model.sample_ranges)
-    for k, (lo, hi) in (regime or {}).items():
+    regime = {k: tuple(sp.sympify(v) for v in iv) for k, iv in (regime or {}).items()}
+    for k in regime:
         _param(model, k)
-        lo, hi = float(lo), float(hi)
-        if np.isinf(hi):
-            hi = lo + 5.0 if lo > 0 else 5.0
-        ranges[k] = (lo + 0.05 * (hi - lo), hi - 0.05 * (hi - lo))
-    pts = {}
-    for k in model.parameter_names:
+    pts: dict = {}
+
+    def draw(k):
+        if k in pts:
+            return
         if fixed and k in fixed:
             pts[k] = np.full(n_points, float(fixed[k]))
-        else:
-            lo, hi = ranges[k]
+            return
+        if k not in regime:
+            lo, hi = model.sample_ranges[k]
             pts[k] = rng.uniform(lo, hi, n_points)
-    return pts
+            return
+        ends = []
+        for e in regime[k]:
+            for s in e.free_symbols:
+                draw(s.name)
+            ends.append(np.broadcast_to(np.asarray(sp.lambdify(
+                sorted(e.free_symbols, key=str), e)(*[pts[s.name] for s in sorted(e.free_symbols, key=str)]),
+                dtype=float), (n_points,)))
+        lo, hi = ends
+        hi = np.where(np.isinf(hi), np.where(lo > 0, lo + 5.0, 5.0), hi)
+        pts[k] = lo + (0.05 + 0.9 * rng.uniform(size=n_points)) * (hi - lo)
+
+    for k in model.parameter_names:
+        draw(k)
+    return {k: pts[k] for k in model.parameter_names}
 
 
 def _regime_substitution(model, regime):
@@ -86,9 +101,9 @@ def _regime_substitution(model, regime):
         p = _param(model, k)
         t = sp.Symbol(f"t_{k}", positive=True)
         lo, hi = sp.sympify(lo), sp.sympify(hi)
-        if lo != 0 and lo.is_finite:
+        if lo != 0 and lo.is_finite is not False:
             fwd[p], back[t] = lo + t, p - lo
-        elif hi.is_finite:
+        elif hi.is_finite is not False:
             fwd[p], back[t] = hi - t, hi - p
         else:
             continue
@@ -154,11 +169,13 @@ def limit(model: FixedPointModel, param: str, value, regime: Mapping | None = No
     The fixed-point equations are taken at ``param = value`` and solved symbolically; the root on the
     physical branch is selected by matching the numeric solver at ``param = value`` in the regime
     (the solver works at ``lam = 0``). The outputs are then simplified under the regime. With
-    ``check``, the result is compared with the solver at ``param = value + 1e-9`` (relative 1e-6).
+    ``check``, the result is compared with the solver at ``param = value`` (relative 1e-6).
 
     Args:
         model: a model without spectral sums.
-        param: the parameter name; value: the limit value (finite).
+        param: the parameter name; value: the limit value (a number, or ``sympy.oo``: then the
+            unknowns are assumed to have finite limits, the leading coefficient in ``param`` of each
+            equation is kept, and the result is checked against the solver at ``param = 1e8``).
         regime: intervals for other parameters, e.g. ``{"gamma": (1, sympy.oo)}``.
         outputs: names to return (default all outputs and unknowns).
 
@@ -175,41 +192,65 @@ def limit(model: FixedPointModel, param: str, value, regime: Mapping | None = No
     _check_symbolic(model)
     p = _param(model, param)
     value = sp.sympify(value)
-    if not value.is_finite:
-        raise ValueError("limits at infinity are not supported yet; give a finite value")
+    at_infinity = value == sp.oo
+    if not (value.is_finite or at_infinity):
+        raise ValueError(f"the limit value must be a number or oo, got {value}")
     if regime and param in regime:
         lo, hi = (sp.sympify(v) for v in regime[param])
-        if not bool(lo <= value <= hi):
+        inside = (lo <= value) & (value <= hi)
+        if inside in (sp.false, False):
             raise ValueError(f"the limit {param} -> {value} lies outside the regime {param} in ({lo}, {hi})")
-    eqs = [e.subs(p, value) for e in _equations(model)]
+    if at_infinity:
+        # the unknowns are assumed to have finite limits: keep the leading coefficient in param of
+        # each equation (checked against the solver at param = 1e8 below)
+        eqs = [_leading_coefficient(e, p) for e in _equations(model)]
+        where = _LARGE
+    else:
+        eqs = [e.subs(p, value) for e in _equations(model)]
+        where = float(value)
     cands = sp.solve(eqs, list(model.unknowns), dict=True)
     if not cands:
         raise ValueError(f"{model.name}: sympy found no solution of the equations at {param} = {value}")
-    pts = sample_points(model, regime, seed=seed, fixed={param: float(value)})
-    cand = _pick_branch(model, cands, pts)
+    pts = sample_points(model, regime, seed=seed, fixed={param: where})
+    cand = _pick_branch(model, cands, pts, rtol=1e-5 if at_infinity else 1e-7)
     fwd, back = _regime_substitution(model, regime)
     res = {}
     names = outputs or (model.unknown_names + model.output_names)
     full = _outputs(model)
     for name in names:
         expr = cand[_unknown(model, name)] if name in model.unknown_names else full[name]
-        expr = expr.xreplace(cand).subs(p, value)
+        expr = expr.xreplace(cand)
+        expr = sp.limit(expr, p, sp.oo) if at_infinity else expr.subs(p, value)
         pos = _positive(model)
         e2 = sp.simplify(expr.xreplace(fwd).xreplace(pos))
         e2 = sp.simplify(e2.xreplace({v: k for k, v in pos.items()}).xreplace(back))
         res[name] = sp.simplify(e2)
     if check:
-        _check_against_solver(model, res, pts, param, float(value))
+        _check_against_solver(model, res, pts, param, where, rtol=1e-5 if at_infinity else 1e-6)
     return res
+
+
+#: Where a limit at infinity is checked against the solver.
+_LARGE = 1e8
+
+
+def _leading_coefficient(e, p):
+    """The coefficient of the highest power of ``p`` in the numerator of the rational function ``e``."""
+    num, _den = sp.fraction(sp.together(sp.expand(e)))
+    try:
+        poly = sp.Poly(sp.expand(num), p)
+    except sp.PolynomialError:
+        raise ValueError(f"the equation is not rational in {p}; its limit at infinity is not supported") from None
+    return sp.factor(poly.LC())
 
 
 def _unknown(model, name):
     return next(u for u in model.unknowns if u.name == name)
 
 
-def _check_against_solver(model, res, pts, param, value):
+def _check_against_solver(model, res, pts, param, value, rtol=1e-6):
     near = dict(pts)
-    near[param] = np.full_like(pts[param], value + 1e-9)
+    near[param] = np.full_like(pts[param], value)  # the solver works at the limit point itself
     sol = solve(model, near, errors="mask")
     for name, expr in res.items():
         f = sp.lambdify(model.parameters, expr, modules="numpy")
@@ -218,7 +259,7 @@ def _check_against_solver(model, res, pts, param, value):
                                   pts[param].shape)
         ref = np.ma.getdata(getattr(sol, name) if name not in model.unknown_names else sol.unknowns[name])
         ref = np.broadcast_to(np.asarray(ref, dtype=float), got.shape)
-        if not np.allclose(got, ref, rtol=1e-6, atol=1e-6):
+        if not np.allclose(got, ref, rtol=rtol, atol=rtol):
             raise ValueError(f"{model.name}: the derived limit of {name} disagrees with the solver "
                              f"near {param} = {value} (max difference {np.max(np.abs(got - ref)):.3g})")
 

@@ -205,7 +205,7 @@ class _Compiled:
     jac_trace: tuple         # [i][t]: dF_i/dT_t
     trace_f: tuple           # per trace: f(*unknowns, *params, *components)
     trace_grad: tuple        # [t][j]: d summand_t / du_j
-    outputs: dict            # name -> f(*unknowns, *params, *traces)
+    outputs: object          # f(*unknowns, *params, *traces) -> tuple of all outputs (shared cse)
     residual_scale: tuple    # per equation: sum of |terms|, the size of the round-off in F
 
 
@@ -232,8 +232,9 @@ def _compile(model: FixedPointModel, backend: str) -> _Compiled:
     trace_f = tuple(lam(t.summand, targs) for t in model.traces)
     trace_grad = tuple(tuple(lam(sp.diff(t.summand, u), targs) for u in model.unknowns)
                        for t in model.traces)
-    outputs = {k: lam(v) for k, v in model.expanded_outputs().items()}
-    residual_scale = tuple(lam(sum(sp.Abs(a) for a in sp.Add.make_args(e))) for e in model.equations)
+    outputs = lam(list(model.expanded_outputs().values()))  # one function: subexpressions shared
+    # the size of the round-off in evaluating F: the sum of the absolute values of its monomials
+    residual_scale = tuple(lam(sum(sp.Abs(a) for a in sp.Add.make_args(sp.expand(e)))) for e in model.equations)
     out = _Compiled(model, backend, residual, jac_direct, jac_trace, trace_f, trace_grad, outputs,
                     residual_scale)
     _CACHE[key] = out
@@ -543,8 +544,8 @@ def solve(model: FixedPointModel, params: Mapping, *, spectrum: Mapping | None =
     tv, _ = _traces_numpy(comp, x, plist, spec)
     args = [x[:, j] for j in range(m)] + plist + [tv[:, t] for t in range(tv.shape[1])]
     with np.errstate(all="ignore"):
-        outs = {k: np.broadcast_to(np.asarray(f(*args), dtype=float), (P,)).copy()
-                for k, f in comp.outputs.items()}
+        outs = {k: np.broadcast_to(np.asarray(v, dtype=float), (P,)).copy()
+                for k, v in zip(model.outputs, comp.outputs(*args))}
     unknowns = {k: x[:, j].copy() for j, k in enumerate(model.unknown_names)}
     wrong_branch = np.zeros(P, dtype=bool)
     if model.admissible is not None:
@@ -694,7 +695,7 @@ def solve_mp(model: FixedPointModel, point: Mapping, x0: Sequence, *, spectrum=(
                              f"at {point} (residual {mpmath.nstr(res, 5)})")
         tv, _ = traces(x)
         a = list(x) + p + tv
-        outs = {k: f(*a) for k, f in comp.outputs.items()}
+        outs = dict(zip(model.outputs, comp.outputs(*a)))
         unk = dict(zip(model.unknown_names, x))
     with mpmath.workdps(precision):
         return ({k: +v for k, v in unk.items()},
