@@ -132,3 +132,31 @@ def test_monte_carlo_small():
     from theory_checks import random_features as sim
     comps = sim.check(2.0, 0.5, [1e-3, 0.1], activation="relu", d=80, tau2=0.1, seeds=6, m_test=2000)
     assert all(c.verdict == "agree" for c in comps), [c.to_record() for c in comps]
+
+
+def test_optimal_lam_matches_a_scalar_minimizer():
+    from scipy.optimize import minimize_scalar
+    lam, r = rf.optimal_lam([3.0, 0.5], 1.5, activation="relu", tau2=0.5)
+    for p1, l_, r_ in zip([3.0, 0.5], lam, r):
+        ref = minimize_scalar(lambda t: rf.risk(p1, 1.5, np.exp(t), activation="relu", tau2=0.5).risk,
+                              bounds=(-12, 5), method="bounded", options={"xatol": 1e-9})
+        assert l_ == pytest.approx(np.exp(ref.x), rel=1e-4)
+        assert r_ == pytest.approx(ref.fun, rel=1e-10)
+        assert r_ <= rf.risk(p1, 1.5, [0.0, l_ * 2, l_ / 2], activation="relu", tau2=0.5).risk.min()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_acceptance_grid_d300(activation):
+    """psi1/psi2 below, at and above 1, lam in {1e-4, 1e-2, 1}, d = 300 (9 points per activation):
+    within 3 standard errors plus the allowance 4|R|/min(N, n). Seeds scale with ASYMPTOTICS_MC_SCALE."""
+    import os
+    from theory_checks import random_features as sim
+    seeds = max(4, round(10 * float(os.environ.get("ASYMPTOTICS_MC_SCALE", "1"))))
+    bad = []
+    for p1 in (0.5, 1.5, 3.0):
+        for c in sim.check(p1, 1.5, [1e-4, 1e-2, 1.0], activation=activation, d=300, tau2=0.1,
+                           seeds=seeds):
+            if c.verdict != "agree":
+                bad.append(c.to_record())
+    assert not bad, bad

@@ -57,7 +57,7 @@ import sympy as sp
 from .._validation import as_output, check_real
 from ..engine.fixedpoint import DEFAULT_TOL, FixedPointModel, Solution, solve
 
-__all__ = ["RANDOM_FEATURES", "risk", "activation_constants", "E0", "E1", "E2", "SOURCE"]
+__all__ = ["RANDOM_FEATURES", "risk", "optimal_lam", "activation_constants", "E0", "E1", "E2", "SOURCE"]
 
 SOURCE = ("Mei & Montanari 2019, arXiv 1908.05355, Definition 1, Theorem 1 (risk, E0, E1, E2), "
           "Theorem 3 (ridgeless); Misiakiewicz & Montanari, arXiv 2308.13431, Lecture 4")
@@ -219,3 +219,62 @@ def risk(psi1, psi2, lam, *, activation=None, mu0=None, mu1=None, mu_star=None, 
              Fstar_sq=check_real("Fstar_sq", Fstar_sq, low=0.0, high=1e100),
              tau2=check_real("tau2", tau2, low=0.0, high=1e100))
     return solve(RANDOM_FEATURES, p, precision=precision, tol=tol, errors=errors)
+
+
+def optimal_lam(psi1, psi2, *, activation=None, mu0=None, mu1=None, mu_star=None, F1sq=1.0,
+                Fstar_sq=0.0, tau2=0.0, lam_min=1e-8, lam_max=1e4, xtol=1e-6):
+    """The ridge minimizing the asymptotic risk, for each ``(psi1, psi2, ...)`` (broadcast).
+
+    Vectorized: the risk is scanned on 49 log-spaced ``lam`` in ``[lam_min, lam_max]`` plus
+    ``lam = 0`` (the whole scan is one call of the solver), then refined by golden-section search in
+    ``log lam`` inside the bracket of the best scanned value, to a relative ``xtol``. When ``lam = 0``
+    is at least as good as every ``lam >= lam_min`` (e.g. a noiseless, overparametrized problem),
+    ``0`` is returned.
+
+    Returns:
+        ``(lam_star, risk_star)`` arrays (floats for scalar input).
+
+    Examples:
+        >>> lam, r = optimal_lam(3.0, 1.5, activation="relu", tau2=0.5)
+        >>> round(lam, 4), round(r, 6)
+        (0.1296, 0.570315)
+    """
+    consts = activation_constants(activation, mu0, mu1, mu_star)
+    kw = dict(mu1=consts[1], mu_star=consts[2], F1sq=F1sq, Fstar_sq=Fstar_sq, tau2=tau2)
+    lam_min = float(check_real("lam_min", lam_min, low=0.0, low_open=True))
+    lam_max = float(check_real("lam_max", lam_max, low=lam_min, low_open=True, high=1e100))
+    b = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (psi1, psi2, consts[1], consts[2],
+                                                                    F1sq, Fstar_sq, tau2)))
+    shape = b[0].shape
+    grid = np.concatenate([[0.0], np.geomspace(lam_min, lam_max, 49)])
+    ex = [v[..., None] for v in b]
+    scan = risk(ex[0], ex[1], grid, mu1=ex[2], mu_star=ex[3], F1sq=ex[4], Fstar_sq=ex[5], tau2=ex[6],
+                errors="mask")
+    vals = np.ma.filled(scan.risk, np.inf)
+    best = np.argmin(vals, axis=-1)
+    # golden section in log lam on [grid[best-1], grid[best+1]] (inside the positive part)
+    logg = np.log(grid[1:])
+    i = np.clip(best - 1, 0, logg.size - 1)
+    lo = logg[np.clip(i - 1, 0, logg.size - 1)]
+    hi = logg[np.clip(i + 1, 0, logg.size - 1)]
+    g = (np.sqrt(5) - 1) / 2
+
+    def f(loglam):
+        return np.ma.filled(risk(b[0], b[1], np.exp(loglam), mu1=b[2], mu_star=b[3], F1sq=b[4],
+                                 Fstar_sq=b[5], tau2=b[6], errors="mask").risk, np.inf)
+
+    c, d_ = hi - g * (hi - lo), lo + g * (hi - lo)
+    fc, fd = f(c), f(d_)
+    while np.max(hi - lo) > xtol:
+        left = fc < fd
+        hi, lo = np.where(left, d_, hi), np.where(left, lo, c)
+        d_new, c_new = np.where(left, c, lo + g * (hi - lo)), np.where(left, hi - g * (hi - lo), d_)
+        c, d_ = c_new, d_new
+        fc_new, fd_new = f(c), f(d_)
+        fc, fd = np.where(left, fc_new, fd), np.where(left, fc, fd_new)
+    lam_star = np.exp(0.5 * (lo + hi))
+    r_star = f(np.log(lam_star))
+    at_zero = vals[..., 0] <= np.minimum(r_star, vals[..., 1:].min(axis=-1))
+    lam_star = np.where(at_zero, 0.0, lam_star)
+    r_star = np.where(at_zero, vals[..., 0], r_star)
+    return as_output(lam_star.reshape(shape)), as_output(r_star.reshape(shape))
