@@ -112,14 +112,14 @@ def _P_star(psi, zeta2):
 
 
 def _initial_guess(psi1, psi2, lam, mu1, mu_star, F1sq, Fstar_sq, tau2):
-    """Bisection on ``[0, P*]`` (where the equation is monotone), 8 vectorized steps (the bracket is
-    then ``P*/256`` wide), then Newton polishes: a start inside the basin of the physical root,
+    """Bisection on ``[0, P*]`` (where the equation is monotone), 16 vectorized steps (the bracket is
+    then ``P*/65536`` wide), then Newton polishes: a start inside the basin of the physical root,
     whatever the parameters (Newton's steps are damped and the branch is checked afterwards)."""
     z2 = (mu1 / mu_star) ** 2
     s2 = psi1 * psi2 * lam / mu_star ** 2
     hi = _P_star(np.minimum(psi1, psi2), z2)
     lo = np.zeros_like(hi)
-    for _ in range(8):
+    for _ in range(16):
         mid = 0.5 * (lo + hi)
         pos = _quartic(mid, z2, psi1, psi2, s2) > 0  # positive left of the root
         lo = np.where(pos, mid, lo)
