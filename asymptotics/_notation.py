@@ -14,7 +14,7 @@ LATEX = {
     "kappa": r"\kappa", "n": "n", "d": "d", "N": "N", "p": "p", "z": "z", "q": "q", "k": "k",
     "mu0": r"\mu_{0}", "mu1": r"\mu_{1}", "mu_star": r"\mu_{\star}", "c_k": r"c_{k}",
     "psi1": r"\psi_{1}", "psi2": r"\psi_{2}", "nu1": r"\nu_{1}", "nu2": r"\nu_{2}", "chi": r"\chi",
-    "zeta": r"\zeta", "F1sq": r"F_{1}^{2}", "Fstar_sq": r"F_{\star}^{2}",
+    "zeta": r"\zeta", "P": "P", "F1sq": r"F_{1}^{2}", "Fstar_sq": r"F_{\star}^{2}",
     "risk": "R", "bias": "B", "variance": "V", "risk_total": r"R_{\mathrm{tot}}",
     "df1": r"\mathrm{df}_{1}", "df2": r"\mathrm{df}_{2}",
     "df1_over_n": r"\mathrm{df}_{1}/n", "df2_over_n": r"\mathrm{df}_{2}/n",

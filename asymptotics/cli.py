@@ -215,11 +215,18 @@ def _cmd_derive(args, entry):
     if args.limit or (not args.series and not model.traces):
         param, value = _parse_assignment(args.limit, "limit") if args.limit else _default_limit(model)
         witnesses = entry.extra.get("limit_witnesses", {})
+        usable = {}
         for rname, reg in regimes.items():
+            iv = reg.get(param)
+            if iv is not None and ((sp.sympify(iv[0]) <= value) & (value <= sp.sympify(iv[1]))) in (sp.false, False):
+                continue  # e.g. psi1 -> oo in the regime psi1 < psi2
+            usable[rname] = reg
+        for rname, reg in (usable or {"all": {}}).items():
             lim = derive.limit(model, param, value, reg)
-            for k in ("risk", "bias", "variance"):
+            present = entry.extra.get("present", lambda e: e)  # the paper's variables (e.g. zeta)
+            for k in model.unknown_names + ("chi", "risk", "bias", "variance"):
                 if k in lim:
-                    blocks.append((f"limit {param} -> {value} ({rname})", k, lim[k]))
+                    blocks.append((f"limit {param} -> {value} ({rname})", k, present(lim[k])))
             w = witnesses.get((param, str(value), rname))
             if w is not None:
                 same = sp.simplify(lim["risk"] - w) == 0

@@ -142,7 +142,8 @@ def _registry() -> dict:
             description="random features ridge regression on the sphere (Mei-Montanari test error)",
             symbolic=random_features.RANDOM_FEATURES,
             # the physical root of a quartic has no useful closed form: derive limits only
-            extra={"columns_from": _rf_columns, "closed_form": False},
+            extra={"columns_from": _rf_columns, "closed_form": False,
+                   "present": random_features.present},
         ),
     }
 

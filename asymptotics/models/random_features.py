@@ -172,6 +172,20 @@ RANDOM_FEATURES = FixedPointModel(
 )
 
 
+_zeta_p, _lam_bar_p = sp.symbols("zeta lam_bar", positive=True)
+
+
+def present(expr):
+    """``expr`` in the paper's variables: ``mu1 = zeta mu_star``, ``lam = lam_bar mu_star^2``
+    (``mu_star`` then cancels from every formula of the model).
+
+    >>> present(sp.Symbol("lam", positive=True) / sp.Symbol("mu_star", positive=True) ** 2)
+    lam_bar
+    """
+    e = sp.sympify(expr).subs({mu1: _zeta_p * mu_star, lam: _lam_bar_p * mu_star ** 2})
+    return sp.simplify(e)
+
+
 def activation_constants(activation=None, mu0=None, mu1=None, mu_star=None):
     """``(mu0, mu1, mu_star)`` from an activation of the Hermite layer or given directly.
 
