@@ -48,15 +48,17 @@ def main():
           f"ratio {t_loop / t_vec:.0f}x (target >= 50x); max relative difference {err:.1e}")
 
     lams = np.geomspace(1e-4, 10, 50)
-    kw = dict(d=400, r2=1.0, sigma2=1.0, seeds=4, seed=0)
-    t_one, a = best_of(lambda: ridge_mc.simulate(0.5, lams, **kw), repeat=3)
-    t_refit, b = best_of(lambda: ridge_mc.refit_simulate(0.5, lams, **kw), repeat=1)
-    t_shared, c = best_of(lambda: ridge_mc.refit_simulate(0.5, lams, share_gram=True, **kw), repeat=1)
-    err = max(np.max(np.abs(a - b) / b), np.max(np.abs(a - c) / c))
-    print(f"[monte carlo] 50-lam sweep, d = 400, n = 800, 4 draws: one decomposition per draw "
-          f"{t_one:.3f} s; refit per lam {t_refit:.2f} s, ratio {t_refit / t_one:.0f}x (target >= 20x); "
-          f"refit per lam sharing X^T X {t_shared:.2f} s, ratio {t_shared / t_one:.1f}x; "
-          f"max relative difference {err:.1e}")
+    for gamma in (0.5, 2.0):
+        kw = dict(d=400, r2=1.0, sigma2=1.0, seeds=4, seed=0)
+        n = round(400 / gamma)
+        t_one, a = best_of(lambda: ridge_mc.simulate(gamma, lams, **kw), repeat=3)
+        t_refit, b = best_of(lambda: ridge_mc.refit_simulate(gamma, lams, **kw), repeat=1)
+        t_shared, c = best_of(lambda: ridge_mc.refit_simulate(gamma, lams, share_gram=True, **kw), repeat=1)
+        err = max(np.max(np.abs(a - b) / b), np.max(np.abs(a - c) / c))
+        print(f"[monte carlo] 50-lam sweep, d = 400, n = {n}, 4 draws: one decomposition per draw "
+              f"{t_one:.3f} s; refit per lam {t_refit:.2f} s, ratio {t_refit / t_one:.0f}x (target >= 20x); "
+              f"refit per lam sharing X^T X {t_shared:.2f} s, ratio {t_shared / t_one:.1f}x; "
+              f"max relative difference {err:.1e}")
 
 
 if __name__ == "__main__":
