@@ -1,0 +1,578 @@
+r"""Spherical harmonics on ``S^{d-1}(sqrt d)``: multiplicities, Gegenbauer polynomials, kernel eigenvalues.
+
+Setting (Ghorbani, Mei, Misiakiewicz & Montanari, "Linearized two-layers neural networks in high
+dimension", arXiv:1904.12191, Sec. 2 and App.; Misiakiewicz & Montanari, "Six lectures on
+linearized neural networks", arXiv:2308.13431, Lecture 3; Atkinson & Han, *Spherical Harmonics and
+Approximations on the Unit Sphere*, Springer LNM 2044, 2012, ch. 2): ``x, y`` on the sphere of
+radius ``sqrt(d)`` in ``R^d`` (``d >= 2``), so ``<x, y> in [-d, d]``.
+
+* ``B(d, k)`` (:func:`multiplicity`) is the dimension of the space of degree-``k`` spherical
+  harmonics in ``d`` dimensions: ``B(d, 0) = 1`` and
+  ``B(d, k) = (2k + d - 2)/k * binom(k + d - 3, k - 1)`` for ``k >= 1``.
+* ``Q_k = Q_k^{(d)}`` (:func:`gegenbauer`) is the degree-``k`` Gegenbauer polynomial normalized so
+  that ``Q_k(d) = 1`` and ``E_x[Q_k(<x, e>) Q_l(<x, e>)] = delta_kl / B(d, k)`` for ``x`` uniform
+  on ``S^{d-1}(sqrt d)`` and any fixed ``e`` on it. In terms of the classical polynomials,
+  ``Q_k^{(d)}(t) = C_k^{(d/2-1)}(t/d) / C_k^{(d/2-1)}(1)`` (``d >= 3``) and
+  ``Q_k^{(2)}(t) = T_k(t/2)`` (Chebyshev). They are evaluated by the three-term recurrence of the
+  normalized polynomials ``P_k(s) = Q_k(d s)``:
+  ``P_0 = 1``, ``P_1 = s``, ``P_{k+1} = ((2k + d - 2) s P_k - k P_{k-1}) / (k + d - 2)``,
+  which is forward-stable on ``[-1, 1]`` and covers ``d = 2`` without a special case.
+* The law of ``s = <x, e>/d`` for ``x`` uniform on the sphere has density
+  ``proportional to (1 - s^2)^((d-3)/2)`` on ``[-1, 1]``.
+* An inner-product kernel ``K(x, y) = h(<x, y>/d)`` has the Funk--Hecke expansion
+  ``K(x, y) = sum_k xi_{d,k} B(d, k) Q_k(<x, y>)``, with eigenvalue
+  ``xi_{d,k} = E_x[h(<x, e>/d) Q_k(<x, e>)]`` of multiplicity ``B(d, k)``
+  (:func:`kernel_eigenvalues`). On the diagonal ``K(x, x) = h(1) = sum_k B(d, k) xi_{d,k}``.
+
+**The d -> oo limit** (:func:`limit_scaled_eigenvalues`). For ``h(s) = sum_j a_j s^j`` analytic
+at 0 (``a_j = h^{(j)}(0)/j!``, the *Taylor coefficients*),
+
+    ``B(d, k) xi_{d,k} -> a_k = h^{(k)}(0) / k!``  as ``d -> oo``, with error ``O(1/d)``.
+
+Derivation: ``<x, e> = sqrt(d) G_d`` with ``G_d -> N(0, 1)``, ``B(d, k) ~ d^k/k!`` and
+``sqrt(B(d, k)) Q_k(sqrt(d) g) -> He_k(g)/sqrt(k!)``, so ``Q_k(sqrt(d) g) ~ He_k(g) d^{-k/2}``.
+The monomials ``s^j`` with ``j < k`` are orthogonal to ``Q_k`` exactly; the ``j = k`` term gives
+``a_k d^{-k} E[G^k He_k(G)] (1 + O(1/d)) = a_k k! d^{-k} (1 + O(1/d))`` and the ``j >= k + 2`` terms
+are ``O(d^{-(j+k)/2})``. Hence ``xi_{d,k} = a_k k!/d^k (1 + O(1/d))`` and
+``B(d, k) xi_{d,k} = a_k + O(1/d)``. (Check: ``sum_k a_k = h(1)``, matching the trace identity;
+for ``h = exp`` the limit is ``1/k!``, not 1.) When ``h`` is the dual kernel of an activation,
+``h(rho) = sum_k c_k^2 rho^k`` (Mehler; ``c_k`` the normalized Hermite coefficients), so the limit
+is ``c_k^2`` -- the "Hermite route" (:func:`dual_kernel_limit`), which is the statement
+``B(d, k) lambda_{d,k}(sigma)^2 -> mu_k(sigma)^2`` of Ghorbani et al. (2019).
+
+>>> multiplicity(3, 4), multiplicity(10, [0, 1, 2])
+(9, array([1, 10, 54], dtype=object))
+>>> round(float(gegenbauer(2, 1.0, 3)), 15)   # Q_2^{(3)}(t) = P_2(t/3), Legendre
+-0.333333333333333
+>>> r = kernel_eigenvalues("exp", 3, 8)
+>>> bool(abs(r.trace_check) < 1e-6), bool(r.quadrature_error.max() < 1e-14)
+(True, True)
+"""
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+from dataclasses import dataclass
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import scipy.linalg
+import scipy.special
+
+from asymptotics._validation import as_output, check_int, check_real
+
+__all__ = ["multiplicity", "gegenbauer", "kernel_eigenvalues", "KernelEigenvalues",
+           "limit_scaled_eigenvalues", "dual_kernel_limit", "gauss_jacobi_nodes", "resolve_kernel", "KERNELS"]
+
+KERNELS = ("exp", "relu-nngp", "poly:c0,c1,...")
+_MAX_D = 10 ** 7
+_MAX_KMAX = 2000
+_MAX_NODES = 4096
+
+
+# ----------------------------------------------------------------------------------------------
+# Multiplicities
+# ----------------------------------------------------------------------------------------------
+def _check_int_array(name, value, low):
+    arr = check_real(name, value, low=low)
+    if not np.all(arr == np.floor(arr)):
+        bad = arr[arr != np.floor(arr)].flat[0]
+        raise ValueError(f"{name} must be an integer, got {float(bad)!r}")
+    return arr.astype(np.int64)
+
+
+def _B(d: int, k: int) -> int:
+    if k == 0:
+        return 1
+    num = (2 * k + d - 2) * math.comb(k + d - 3, k - 1)
+    return num // k
+
+
+def multiplicity(d, k):
+    """Dimension ``B(d, k)`` of the degree-``k`` spherical harmonics on ``S^{d-1}``, as exact ints.
+
+    ``B(d, 0) = 1``, ``B(d, k) = (2k + d - 2)/k * binom(k + d - 3, k - 1)`` for ``k >= 1``
+    (Atkinson & Han 2012, eq. (2.10); Ghorbani et al. arXiv:1904.12191, Sec. 2).
+    Equivalently ``B(d, k) = binom(d+k-1, k) - binom(d+k-3, k-2)``.
+
+    Args:
+        d: the ambient dimension, an integer ``>= 2``.
+        k: a degree ``>= 0``, or an array of degrees.
+
+    Returns:
+        A Python ``int`` for scalar ``k``, else a numpy ``object`` array of Python ints of ``k``'s
+        shape (exact; no overflow).
+
+    >>> multiplicity(3, [0, 1, 2, 3])
+    array([1, 3, 5, 7], dtype=object)
+    >>> multiplicity(2, 5), multiplicity(100, 2)
+    (2, 5049)
+    >>> multiplicity(1, 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: d must be an integer >= 2, got 1
+    """
+    d = check_int("d", d, low=2)
+    kk = _check_int_array("k", k, low=0)
+    if kk.ndim == 0:
+        return _B(d, int(kk))
+    out = np.empty(kk.shape, dtype=object)
+    for idx, kv in np.ndenumerate(kk):
+        out[idx] = _B(d, int(kv))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Gegenbauer polynomials
+# ----------------------------------------------------------------------------------------------
+def _gegenbauer_table(kmax: int, s, d):
+    """Rows ``P_0(s) .. P_kmax(s)`` of the normalized Gegenbauer polynomials (``P_k(1) = 1``)."""
+    s = np.asarray(s, dtype=float)
+    d = np.asarray(d, dtype=float)
+    out = np.empty((kmax + 1,) + np.broadcast(s, d).shape)
+    out[0] = 1.0
+    if kmax >= 1:
+        out[1] = s
+    for k in range(1, kmax):
+        out[k + 1] = ((2 * k + d - 2) * s * out[k] - k * out[k - 1]) / (k + d - 2)
+    return out
+
+
+def gegenbauer(k, t, d):
+    """The normalized Gegenbauer polynomial ``Q_k^{(d)}(t)``, ``t in [-d, d]``, with ``Q_k(d) = 1``.
+
+    ``Q_k^{(d)}(t) = C_k^{(d/2-1)}(t/d) / C_k^{(d/2-1)}(1)`` for ``d >= 3`` and ``T_k(t/2)`` for
+    ``d = 2``, so that ``E_x[Q_k(<x, e>) Q_l(<x, e>)] = delta_kl / B(d, k)`` for ``x`` uniform on
+    ``S^{d-1}(sqrt d)`` (Ghorbani et al., arXiv:1904.12191, Sec. 2; Misiakiewicz & Montanari,
+    arXiv:2308.13431, Lecture 3). Computed by the stable three-term recurrence of the module
+    docstring. Broadcasts over ``k``, ``t`` and ``d`` like a ``scipy.special`` function.
+
+    Args:
+        k: degree(s), integers ``>= 0``.
+        t: argument(s); the polynomial is evaluated for any finite real ``t``, the natural range
+            being ``[-d, d]`` (where ``|Q_k| <= 1``).
+        d: dimension(s), integers ``>= 2``.
+
+    Returns:
+        A float for scalar inputs, else an array of the broadcast shape.
+
+    >>> gegenbauer(3, 3.0, 3), gegenbauer([0, 1, 2], 0.0, 2)   # Q_k(d) = 1; T_2(0) = -1
+    (1.0, array([ 1.,  0., -1.]))
+    >>> gegenbauer(-1, 0.0, 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: k must be >= 0, got -1.0
+    """
+    kk = _check_int_array("k", k, low=0)
+    tt = check_real("t", t)
+    dd = _check_int_array("d", d, low=2)
+    kk, tt, dd = np.broadcast_arrays(kk, tt, dd)
+    if kk.size == 0:
+        return np.empty(kk.shape)
+    kmax = int(kk.max())
+    check_int("k", kmax, high=10 ** 6)
+    table = _gegenbauer_table(kmax, tt / dd, dd)
+    out = np.take_along_axis(table, kk[None, ...], axis=0)[0]
+    return as_output(out)
+
+
+# ----------------------------------------------------------------------------------------------
+# Kernels h
+# ----------------------------------------------------------------------------------------------
+def _relu_nngp(s):
+    """Arc-cosine kernel of order 1 (dual kernel of relu), real or complex ``s`` (|s| <= 1)."""
+    if np.iscomplexobj(s):
+        return (np.sqrt(1 - s * s) + s * (np.pi / 2 + np.arcsin(s))) / (2 * np.pi)
+    from asymptotics.kernels import arccos_kernel
+    return np.asarray(arccos_kernel(1, np.clip(s, -1.0, 1.0)), dtype=float)
+
+
+def _relu_nngp_mp(s):
+    return (mpmath.sqrt(1 - s * s) + s * (mpmath.pi / 2 + mpmath.asin(s))) / (2 * mpmath.pi)
+
+
+@dataclass(frozen=True)
+class _Kernel:
+    name: str
+    np_fn: object            # numpy arrays -> arrays (real, and complex where possible)
+    mp_fn: object            # mpmath numbers -> mpmath numbers, or None
+    taylor: object           # callable kmax -> list of Taylor coefficients (exact route), or None
+
+
+def _parse_poly(name: str):
+    body = name.split(":", 1)[1]
+    try:
+        coeffs = [float(c) for c in body.split(",") if c.strip() != ""]
+    except ValueError:
+        raise ValueError(f"h: could not parse polynomial coefficients in {name!r}; "
+                         "expected 'poly:c0,c1,...'") from None
+    if not coeffs or not all(math.isfinite(c) for c in coeffs):
+        raise ValueError(f"h: polynomial {name!r} needs at least one finite coefficient")
+    return coeffs
+
+
+def _relu_nngp_taylor(kmax: int):
+    """Exact Taylor coefficients of ``(sqrt(1-s^2) + s (pi/2 + asin s)) / (2 pi)``."""
+    out = []
+    for j in range(kmax + 1):
+        if j == 0:
+            out.append(1 / (2 * math.pi))
+        elif j == 1:
+            out.append(0.25)
+        elif j % 2:
+            out.append(0.0)
+        else:
+            n = j // 2
+            sqrt_term = Fraction(1)
+            for i in range(n):  # binom(1/2, n) (-1)^n
+                sqrt_term *= Fraction(1, 2) - i
+            sqrt_term = sqrt_term / math.factorial(n) * (-1) ** n
+            asin_term = Fraction(math.factorial(2 * n - 2),
+                                 4 ** (n - 1) * math.factorial(n - 1) ** 2 * (2 * n - 1))
+            out.append(float(mpmath.mpf((sqrt_term + asin_term).numerator)
+                             / (sqrt_term + asin_term).denominator / (2 * mpmath.pi)))
+    return out
+
+
+def resolve_kernel(h) -> _Kernel:
+    """Turn ``h`` (a name or a callable) into the kernel used by this module.
+
+    Names: ``"exp"`` (``h(s) = e^s``), ``"relu-nngp"`` (the arc-cosine dual kernel of relu,
+    :func:`asymptotics.kernels.arccos_kernel` of order 1), ``"poly:c0,c1,..."``
+    (``h(s) = c0 + c1 s + ...``). A callable must map a numpy float array to an array of the same
+    shape.
+
+    >>> resolve_kernel("poly:1,0,2").np_fn(np.array([1.0]))
+    array([3.])
+    >>> resolve_kernel(3)
+    Traceback (most recent call last):
+    ...
+    ValueError: h must be a callable or one of 'exp', 'relu-nngp', 'poly:c0,c1,...', got 3
+    """
+    if isinstance(h, _Kernel):
+        return h
+    if isinstance(h, str):
+        name = h.strip().lower()
+        if name == "exp":
+            return _Kernel("exp", np.exp, mpmath.exp,
+                           lambda K: [1 / math.factorial(j) for j in range(K + 1)])
+        if name in ("relu-nngp", "relu_nngp"):
+            return _Kernel("relu-nngp", _relu_nngp, _relu_nngp_mp, _relu_nngp_taylor)
+        if name.startswith("poly:"):
+            c = _parse_poly(name)
+            return _Kernel(h, lambda s: np.polynomial.polynomial.polyval(s, c),
+                           lambda s: mpmath.polyval(c[::-1], s),
+                           lambda K: (c + [0.0] * (K + 1))[:K + 1])
+        raise ValueError(f"h must be a callable or one of {', '.join(map(repr, KERNELS))}, got {h!r}")
+    if callable(h):
+        return _Kernel(getattr(h, "__name__", "callable"), h, h, None)
+    raise ValueError(f"h must be a callable or one of {', '.join(map(repr, KERNELS))}, got {h!r}")
+
+
+def _eval_h(kern: _Kernel, s):
+    try:
+        with np.errstate(all="ignore"):
+            v = np.asarray(kern.np_fn(s), dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"h ({kern.name}) could not be evaluated on a float array: {exc}") from None
+    if v.shape != np.shape(s):
+        v = np.broadcast_to(v, np.shape(s)).copy() if v.ndim == 0 else None
+        if v is None:
+            raise ValueError(f"h ({kern.name}) must return an array of its input's shape")
+    if not np.isfinite(v).all():
+        raise ValueError(f"h ({kern.name}) returned a non-finite value on [-1, 1]")
+    return v
+
+
+# ----------------------------------------------------------------------------------------------
+# Eigenvalues by quadrature
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class KernelEigenvalues:
+    """Eigenvalues of ``K(x, y) = h(<x, y>/d)`` on ``S^{d-1}(sqrt d)``.
+
+    Attributes:
+        kernel: the name of ``h``.
+        d: the dimension.
+        kmax: the largest degree.
+        eigenvalues: ``xi_{d,0} .. xi_{d,kmax}`` (read-only float64 array).
+        multiplicities: ``B(d, 0) .. B(d, kmax)`` as a tuple of exact Python ints.
+        scaled: ``B(d, k) xi_{d,k}`` (float64; tends to ``h^{(k)}(0)/k!`` as ``d -> oo``).
+        quadrature_error: per-degree estimate ``|xi(n) - xi(n/2)|`` of the quadrature error
+            (Gauss--Jacobi with ``n`` and ``n/2`` nodes), or the mpmath error estimate.
+        nodes: the number ``n`` of Gauss--Jacobi nodes of the returned values (0 for mpmath).
+        h_at_one: ``h(1) = K(x, x)``.
+        trace_sum: ``sum_{k <= kmax} B(d, k) xi_{d,k}``.
+        trace_check: the truncation remainder ``h(1) - trace_sum`` (``>= 0`` up to rounding for a
+            positive-definite kernel; it tends to 0 as ``kmax`` grows).
+        method: ``"gauss-jacobi"`` (float64) or ``"mpmath"``.
+        precision: decimal digits of the mpmath computation, or ``None``.
+    """
+
+    kernel: str
+    d: int
+    kmax: int
+    eigenvalues: np.ndarray
+    multiplicities: tuple
+    scaled: np.ndarray
+    quadrature_error: np.ndarray
+    nodes: int
+    h_at_one: float
+    trace_sum: float
+    trace_check: float
+    method: str
+    precision: int | None
+
+
+def _ro(a):
+    a = np.array(a, dtype=float)
+    a.setflags(write=False)
+    return a
+
+
+@functools.lru_cache(maxsize=64)
+def gauss_jacobi_nodes(n: int, d: int):
+    """Nodes and weights (summing to 1) of the ``n``-point Gauss rule for ``(1 - s^2)^((d-3)/2)``.
+
+    Golub--Welsch: eigenvalues and first eigenvector components of the Jacobi matrix of the
+    normalized Gegenbauer weight (off-diagonal ``sqrt(k (k + 2 lam - 1) / (4 (k + lam)(k + lam - 1)))``,
+    ``lam = d/2 - 1``; ``1/sqrt 2, 1/2, 1/2, ...`` for ``d = 2``), by
+    ``scipy.linalg.eigh_tridiagonal``, symmetrized. It is used instead of
+    ``scipy.special.roots_jacobi(n, a, a)``, which agrees with it where both work but loses
+    accuracy at ``a = 0`` (``d = 3``: errors ~``1e-13`` for ``n >= 2048``) and returns NaN for large
+    ``a`` and ``n`` (e.g. ``d = 500``, ``n = 1024``). Cached; read-only arrays.
+
+    >>> s, w = gauss_jacobi_nodes(3, 3)       # Gauss-Legendre: nodes 0, +-sqrt(3/5)
+    >>> np.round(s ** 2, 15) + 0.0, np.round(w * 18, 13)
+    (array([0.6, 0. , 0.6]), array([5., 8., 5.]))
+    """
+    n = check_int("n", n, low=1, high=_MAX_NODES)
+    d = check_int("d", d, low=2)
+    if n == 1:
+        s, w = np.zeros(1), np.ones(1)
+    else:
+        k = np.arange(1, n, dtype=float)
+        if d == 2:
+            beta = np.full(n - 1, 0.5)
+            beta[0] = math.sqrt(0.5)
+        else:
+            lam = (d - 2) / 2.0
+            beta = np.sqrt(k * (k + 2 * lam - 1) / (4 * (k + lam) * (k + lam - 1)))
+        s, v = scipy.linalg.eigh_tridiagonal(np.zeros(n), beta)
+        w = v[0] ** 2
+        s = (s - s[::-1]) / 2
+        w = (w + w[::-1]) / 2
+        w = w / w.sum()
+    s.setflags(write=False)
+    w.setflags(write=False)
+    return s, w
+
+
+def _jacobi_values(kern, d, kmax, n):
+    s, w = gauss_jacobi_nodes(n, d)
+    hv = _eval_h(kern, s)
+    P = _gegenbauer_table(kmax, s, d)
+    return P @ (w * hv)
+
+
+def _mp_values(kern, d, kmax, precision):
+    if kern.mp_fn is None:
+        raise ValueError(f"h ({kern.name}) has no mpmath form")
+    with mpmath.workdps(precision + 10):
+        a = mpmath.mpf(d - 3) / 2
+        norm = mpmath.beta(mpmath.mpf(1) / 2, a + 1)
+
+        def table(s):
+            P = [mpmath.mpf(1), s]
+            for k in range(1, kmax):
+                P.append(((2 * k + d - 2) * s * P[k] - k * P[k - 1]) / (k + d - 2))
+            return P[:kmax + 1]
+
+        vals, errs = [], []
+        for k in range(kmax + 1):
+            def f(s, k=k):
+                try:
+                    hv = kern.mp_fn(s)
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(f"h ({kern.name}) could not be evaluated on an mpmath number: "
+                                     f"{exc}") from None
+                return hv * table(s)[k] * (1 - s * s) ** a
+            v, e = mpmath.quad(f, [-1, 0, 1], error=True)
+            vals.append(v / norm)
+            errs.append(e / norm)
+        return [float(v) for v in vals], [float(e) for e in errs]
+
+
+def kernel_eigenvalues(h, d, kmax, *, precision=None, nodes=None, tol=1e-14) -> KernelEigenvalues:
+    """Eigenvalues ``xi_{d,k} = E_x[h(<x, e>/d) Q_k(<x, e>)]`` of ``K(x, y) = h(<x, y>/d)``.
+
+    ``x`` is uniform on ``S^{d-1}(sqrt d)`` (Funk--Hecke; Ghorbani et al., arXiv:1904.12191,
+    Sec. 2). The expectation is an integral against the law of ``s = <x, e>/d``, density
+    ``proportional to (1 - s^2)^((d-3)/2)`` on ``[-1, 1]``, computed by Gauss--Jacobi quadrature
+    (``alpha = beta = (d-3)/2``; nodes by :func:`gauss_jacobi_nodes`), which is exact for
+    polynomial ``h`` of degree ``< 2n - kmax``. The node count ``n`` doubles (from
+    ``max(64, 2 kmax + 32)``) until two consecutive counts agree to ``tol`` (absolute, relative to
+    ``max |h|`` on the nodes); their difference is reported as ``quadrature_error``.
+
+    Accuracy: float64 round-off makes the relative error of ``xi_{d,k}`` of order
+    ``1e-16 d^{k/2}`` (the eigenvalue is ``~ d^{-k}`` while the integrand is ``~ d^{-k/2}``); use
+    ``precision`` for large ``d^{k}``.
+
+    Args:
+        h: ``"exp"``, ``"relu-nngp"``, ``"poly:c0,c1,..."`` or a callable of numpy arrays
+            (see :func:`resolve_kernel`).
+        d: dimension, integer ``>= 2``.
+        kmax: largest degree, ``0 <= kmax <= 2000``.
+        precision: ``None`` (float64 Gauss--Jacobi) or decimal digits ``>= 15`` for an mpmath
+            tanh-sinh quadrature (``h`` must then accept mpmath numbers; named kernels do).
+        nodes: a fixed Gauss--Jacobi node count instead of the adaptive choice (the error is
+            estimated against ``nodes // 2``).
+        tol: target of the adaptive node choice, ``> 0``.
+
+    Returns:
+        A frozen :class:`KernelEigenvalues`.
+
+    Raises:
+        ValueError: bad ``d``, ``kmax``, ``h``, ``precision``, or a quadrature that does not reach
+            ``tol`` with 4096 nodes.
+
+    >>> r = kernel_eigenvalues("poly:0,0,1", 3, 3)   # s^2 = 1/3 P_0 + 2/3 P_2 (Legendre)
+    >>> np.round(r.eigenvalues, 14) + 0.0, r.multiplicities
+    (array([0.33333333, 0.        , 0.13333333, 0.        ]), (1, 3, 5, 7))
+    >>> kernel_eigenvalues("relu-nngp", 1, 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: d must be an integer >= 2 and <= 1e+07, got 1
+    """
+    kern = resolve_kernel(h)
+    d = check_int("d", d, low=2, high=_MAX_D)
+    kmax = check_int("kmax", kmax, low=0, high=_MAX_KMAX)
+    tol = float(check_real("tol", tol, low=0, low_open=True))
+    mult = tuple(_B(d, k) for k in range(kmax + 1))
+    try:
+        mult_f = np.array([float(b) for b in mult])
+    except OverflowError:
+        raise ValueError(f"B(d, k) exceeds the float64 range for d={d}, kmax={kmax}; lower kmax") from None
+    h1 = float(_eval_h(kern, np.array([1.0]))[0])
+    if precision is not None:
+        precision = check_int("precision", precision, low=15, high=200)
+        vals, errs = _mp_values(kern, d, kmax, precision)
+        xi, err, n, method = np.array(vals), np.abs(errs), 0, "mpmath"
+    else:
+        method = "gauss-jacobi"
+        if nodes is not None:
+            n = check_int("nodes", nodes, low=2, high=_MAX_NODES)
+            xi = _jacobi_values(kern, d, kmax, n)
+            err = np.abs(xi - _jacobi_values(kern, d, kmax, max(n // 2, 1)))
+        else:
+            n = max(64, 2 * kmax + 32)
+            prev = _jacobi_values(kern, d, kmax, n)
+            while True:
+                n *= 2
+                xi = _jacobi_values(kern, d, kmax, n)
+                err = np.abs(xi - prev)
+                scale = max(1.0, abs(h1))
+                if err.max() <= tol * scale:
+                    break
+                if 2 * n > _MAX_NODES:
+                    raise ValueError(
+                        f"kernel_eigenvalues: Gauss-Jacobi quadrature did not reach tol={tol:g} with "
+                        f"{n} nodes (d={d}, kmax={kmax}; error estimate {err.max():.3g}); raise tol, "
+                        "or use precision=")
+                prev = xi
+    scaled = mult_f * xi
+    trace_sum = float(np.sum(scaled))
+    return KernelEigenvalues(kernel=kern.name, d=d, kmax=kmax, eigenvalues=_ro(xi), multiplicities=mult,
+                             scaled=_ro(scaled), quadrature_error=_ro(err), nodes=int(n), h_at_one=h1,
+                             trace_sum=trace_sum, trace_check=h1 - trace_sum, method=method,
+                             precision=precision)
+
+
+# ----------------------------------------------------------------------------------------------
+# d -> oo limit
+# ----------------------------------------------------------------------------------------------
+def _cauchy_taylor(fn, kmax, radius, m):
+    z = radius * np.exp(2j * np.pi * np.arange(m) / m)
+    with np.errstate(all="ignore"):
+        v = np.asarray(fn(z), dtype=complex)
+    if v.shape != z.shape or not np.isfinite(v).all():
+        raise ValueError("h must accept complex arrays and be finite on the circle |s| = radius "
+                         "(analytic there) for the Taylor route")
+    c = np.fft.fft(v) / m
+    return (c[:kmax + 1] / radius ** np.arange(kmax + 1)).real
+
+
+def limit_scaled_eigenvalues(h, kmax, *, radius=0.8):
+    """The ``d -> oo`` limit of ``B(d, k) xi_{d,k}``: the Taylor coefficients ``a_k = h^{(k)}(0)/k!``.
+
+    See the module docstring for the derivation (the error at finite ``d`` is ``O(1/d)``). The
+    Taylor coefficients come from
+
+    * a name: ``"exp"`` (``1/k!``), ``"poly:c0,c1,..."`` (the ``c_k``), ``"relu-nngp"`` (exact
+      series of ``(sqrt(1-s^2) + s (pi/2 + arcsin s)) / (2 pi)``);
+    * a sequence of numbers: taken to *be* the Taylor coefficients ``a_0, a_1, ...``
+      (i.e. ``h^{(k)}(0)/k!``; zero-padded to ``kmax``);
+    * a callable: the Cauchy integral ``a_k = (1/2 pi i) oint h(z) z^{-k-1} dz`` on ``|z| = radius``
+      by the FFT (``h`` must accept complex arrays and be analytic on ``|z| <= radius``); the
+      discretization is doubled from 256 points until two agree to ``1e-13`` relative to
+      ``max |h|`` (``ValueError`` otherwise).
+
+    Args:
+        h: a name, a sequence of Taylor coefficients, or a callable (see above).
+        kmax: the largest degree, ``>= 0``.
+        radius: the Cauchy circle's radius, ``0 < radius``; used for callables only.
+
+    Returns:
+        ``a_0 .. a_kmax`` as a float64 array.
+
+    >>> limit_scaled_eigenvalues("exp", 3)
+    array([1.        , 1.        , 0.5       , 0.16666667])
+    >>> np.round(limit_scaled_eigenvalues(np.exp, 3), 14)
+    array([1.        , 1.        , 0.5       , 0.16666667])
+    """
+    kmax = check_int("kmax", kmax, low=0, high=_MAX_KMAX)
+    radius = float(check_real("radius", radius, low=0, low_open=True))
+    if isinstance(h, str) or isinstance(h, _Kernel):
+        kern = resolve_kernel(h)
+        if kern.taylor is not None:
+            return np.array(kern.taylor(kmax), dtype=float)
+        h = kern.np_fn
+    if not callable(h):
+        if isinstance(h, (numbers.Number, np.ndarray, list, tuple)):
+            a = check_real("h", h)
+            if a.ndim != 1 or a.size == 0:
+                raise ValueError("h as Taylor coefficients must be a non-empty 1-d sequence")
+            return np.concatenate([a, np.zeros(kmax + 1)])[:kmax + 1]
+        raise ValueError(f"h must be a callable, a sequence of Taylor coefficients or one of "
+                         f"{', '.join(map(repr, KERNELS))}, got {h!r}")
+    m = max(256, 4 * (kmax + 1))
+    prev = _cauchy_taylor(h, kmax, radius, m)
+    while True:
+        m *= 2
+        cur = _cauchy_taylor(h, kmax, radius, m)
+        scale = max(1.0, float(np.max(np.abs(h(radius * np.exp(2j * np.pi * np.arange(16) / 16))))))
+        if np.max(np.abs(cur - prev) * radius ** np.arange(kmax + 1)) <= 1e-13 * scale:
+            return cur
+        if m > 2 ** 16:
+            raise ValueError(f"the Cauchy integral for the Taylor coefficients did not converge on "
+                             f"|z| = {radius:g}; is h analytic there? lower radius")
+        prev = cur
+
+
+def dual_kernel_limit(activation, kmax, *, q=1.0):
+    """The Hermite route to the ``d -> oo`` limit: ``c_k^2`` for the dual kernel of an activation.
+
+    For ``h(rho) = E[sigma(u) sigma(v)] = sum_k c_k^2 rho^k`` (Mehler; ``c_k`` from
+    :func:`asymptotics.expansions.hermite.hermite_coefficients`), the Taylor coefficients are
+    ``h^{(k)}(0)/k! = c_k^2``, hence ``B(d, k) xi_{d,k} -> c_k^2`` (Ghorbani et al. 2019:
+    ``B(d, k) lambda_{d,k}(sigma)^2 -> mu_k(sigma)^2``). ``c_k^2`` is squared at 30 digits.
+
+    >>> np.allclose(dual_kernel_limit("relu", 6), limit_scaled_eigenvalues("relu-nngp", 6), rtol=0, atol=1e-15)
+    True
+    """
+    from asymptotics.expansions.hermite import hermite_coefficients
+    kmax = check_int("kmax", kmax, low=0, high=_MAX_KMAX)
+    he = hermite_coefficients(activation, kmax, q=q)
+    return np.array([float(c * c) for c in he.mp_coeffs])
