@@ -21,14 +21,14 @@ name           sigma(x)                                          Hermite coeffic
 ``abs``        ``|x|``                                           exact (closed form)
 ``sign``       ``sign(x)`` (``sign(0) = 0``)                     exact (closed form)
 ``step``       ``1{x > 0}`` (Heaviside, ``step(0) = 0``)         exact (closed form)
-``relu_p``     ``max(x, 0)**p``, integer ``p >= 1``  [p=2]       exact (closed form)
+``relu_p``     ``max(x, 0)**p``, integer ``1 <= p <= 100`` [p=2] exact (closed form)
 ``erf``        ``erf(a x)``, ``a > 0``  [a=1]                    exact (closed form)
 ``exp``        ``exp(a x)``, real ``a``  [a=1]                   exact (closed form)
 ``sin``        ``sin(a x)``, real ``a``  [a=1]                   exact (closed form)
 ``cos``        ``cos(a x)``, real ``a``  [a=1]                   exact (closed form)
 ``identity``   ``x``                                             exact (closed form)
 ``quad``       ``x**2``                                          exact (closed form)
-``poly``       ``sum_m coeffs[m] x**m`` (lowest degree first)    exact (closed form)
+``poly``       ``sum_m coeffs[m] x**m`` (lowest first, deg<=100) exact (closed form)
 ``gelu``       ``x Phi(x)``, ``Phi`` the standard normal CDF     exact (closed form)
 ``tanh``       ``tanh(x)``                                       mpmath quadrature
 ``sigmoid``    ``1 / (1 + exp(-x))``                             mpmath quadrature
@@ -195,6 +195,8 @@ def to_exact(name: str, value, low=None, *, low_open: bool = False, nonzero: boo
         raise ValueError(f"{name} must be a real number, got {value!r}")
     if not exact.is_finite:
         raise ValueError(f"{name} must be finite, got {value!r}")
+    if exact != 0 and float(exact) == 0:
+        raise ValueError(f"{name} must be 0 or of magnitude >= 5e-324 (the float64 range), got {value!r}")
     check_real(name, float(exact), low=low, low_open=low_open)
     if nonzero and exact == 0:
         raise ValueError(f"{name} must be nonzero, got {value!r}")
@@ -460,6 +462,13 @@ _PARAM_SPECS = {
 }
 
 
+#: Largest power ``p`` of ``relu_p`` and degree of ``poly``: ``E relu(G)^(2p)`` passes the float64
+#: range near ``p = 150`` (and ``E poly^2`` near degree 150 for unit coefficients), and the exact
+#: closed forms need factorials of ``2p``.
+_MAX_P = 100
+_MAX_POLY_DEGREE = 100
+
+
 def _canonical_name(name: str) -> str:
     key = name.strip().lower().replace("-", "_")
     key = ALIASES.get(key, key)
@@ -491,9 +500,12 @@ def _normalize_params(name: str, params: dict) -> tuple:
             exact = [to_exact("coeffs", c) for c in value]
             while len(exact) > 1 and exact[-1] == 0:
                 exact.pop()
+            if len(exact) > _MAX_POLY_DEGREE + 1:
+                raise ValueError(f"coeffs must have at most {_MAX_POLY_DEGREE + 1} entries (degree <= "
+                                 f"{_MAX_POLY_DEGREE}) after trailing zeros, got {len(exact)}")
             out.append(("coeffs", tuple(exact)))
         elif key == "p":
-            out.append(("p", sympy.Integer(check_int("p", value, low=1))))
+            out.append(("p", sympy.Integer(check_int("p", value, low=1, high=_MAX_P))))
         elif key == "a" and name == "erf":
             out.append(("a", to_exact("a", value, low=0, low_open=True)))
         elif key == "slope":

@@ -16,20 +16,26 @@ Truncation bounds (rigorous, and returned with ``return_error=True``): with the 
 * ``|k'(rho) - sum_{k <= K} k c_k^2 rho^(k-1)| <= T_K max_{k > K} k r^(k-1)``
   (the maximum of the unimodal ``k r^(k-1)`` is attained at ``K+1`` or next to ``-1/log r``).
 
-``K`` is chosen automatically (smallest ``K`` meeting ``tol`` at the largest ``|rho| < 1``), unless
-``kmax`` is given. The returned bound also covers the float64 rounding of the summation (Higham,
-*Accuracy and Stability of Numerical Algorithms*, 2nd ed., sec. 5.1: Horner's rule returns
+``K`` is chosen automatically (smallest ``K`` meeting the absolute ``tol`` at the largest
+``|rho| < 1``), unless ``kmax`` is given. The returned bound also covers the float64 rounding of
+the summation (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., sec. 5.1:
+Horner's rule returns
 ``sum_k a_k rho^k (1 + theta_{2k+1})``, ``|theta_n| <= n u / (1 - n u)``) and the accuracy of the
 coefficients (exact for closed forms; ``10**-20`` times the norm for quadrature).
 
-At ``|rho| = 1`` the series is not used: ``k(1) = E sigma(u)^2``, ``k(-1) = E[sigma(u) sigma(-u)]``,
+At ``|rho| = 1`` the series path does not sum the series: ``k(1) = E sigma(u)^2``, ``k(-1) = E[sigma(u) sigma(-u)]``,
 ``k'(1) = q E[sigma'(u)^2]``, ``k'(-1) = q E[sigma'(u) sigma'(-u)]`` (closed forms, or quadrature).
 ``k'(+-1)`` is ``inf`` when ``sigma'`` is not square-integrable, e.g. for ``step`` and ``sign``
 (``sigma'`` is a Dirac mass); the NTK is then ``+-inf`` there.
 
-Closed forms kept as independent witnesses: arc-cosine kernels (Cho & Saul, "Kernel methods for
-deep learning", NIPS 2009), ``(2/pi) arcsin rho`` for ``sign``, and Williams' erf kernel (C. K. I.
-Williams, "Computing with infinite networks", NIPS 1996 / Neural Computation 1998).
+Closed forms (``method="auto"``, the default, uses them when ``kmax`` is not given; near
+``|rho| = 1`` the series of a non-smooth activation cannot converge): arc-cosine kernels (Cho &
+Saul, "Kernel methods for deep learning", NIPS 2009) for relu, leaky_relu, abs, step, sign and
+relu_p with ``p <= 2`` (``k'`` up to ``p = 3``), ``(2/pi) arcsin rho`` for ``sign``, Williams' erf
+kernel (C. K. I. Williams, "Computing with infinite networks", NIPS 1996 / Neural Computation 1998),
+and ``e^(b^2 (1 + rho))``, ``e^(-b^2) sinh(b^2 rho)``, ``e^(-b^2) cosh(b^2 rho)`` for exp, sin,
+cos (``b^2 = a^2 q``). Their bound is their float64 rounding. ``method="series"`` always sums the
+Hermite series: the closed forms and the series are independent witnesses of each other.
 
 >>> float(dual_kernel("relu", 0.5))  # (sqrt(3)/2 + pi/3) / (2 pi)
 0.30449889052211...
@@ -51,7 +57,8 @@ import numpy as np
 from asymptotics._validation import check_int, check_real
 from asymptotics.activations import get_activation, to_exact
 from asymptotics.expansions.hermite import (
-    _GUARD, _closed_form, _expectation, _Mp, _mp_of, _check_precision, hermite_coefficients,
+    _GUARD, QUADRATURE_KMAX_LIMIT, _closed_form, _expectation, _ErfCF, _ExpCF, _Mp, _mp_of, _PowerCF, _TrigCF,
+    _check_precision, hermite_coefficients,
 )
 
 __all__ = ["dual_kernel", "dual_kernel_derivative", "ntk", "NTKParts", "arccos_kernel", "sign_kernel",
@@ -61,8 +68,10 @@ _CLOSED_DPS = 30          # digits for closed-form coefficients in the kernel se
 _QUAD_PRECISION = 20      # digits for quadrature coefficients in the kernel series
 _K_START = 64
 _K_CAP_CLOSED = 2 ** 15   # largest automatic K for closed-form activations
-_K_CAP_QUAD = 512         # largest automatic K for quadrature activations
+_K_CAP_QUAD = QUADRATURE_KMAX_LIMIT  # largest automatic K for quadrature activations (500)
 _U = 2.0 ** -53           # unit round-off of float64
+_TINY = np.finfo(float).tiny  # covers the absolute error of results that underflow
+_METHODS = ("auto", "series", "closed")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -84,7 +93,7 @@ def _series_uncached(act, K, q_exact) -> _Series:
             c = [cf.coeff(k, s, ns) for k in range(K + 1)]
             m2 = cf.second(s, ns)
             sq = [ci * ci for ci in c]
-            slack = mpmath.mpf(10) ** -(_CLOSED_DPS - 2) * (1 + m2)
+            slack = mpmath.mpf(10) ** -(_CLOSED_DPS - 2) * m2  # relative: tiny q gives tiny kernels
             tails, cum = [], mpmath.mpf(0)
             for v in sq:
                 cum += v
@@ -105,6 +114,9 @@ def _series_uncached(act, K, q_exact) -> _Series:
                 cum += mpmath.mpf(v) ** 2
                 tails.append(max(m2 - cum, mpmath.mpf(0)) + 10.0 ** -_QUAD_PRECISION * m2 + float(c2_err[: j + 1].sum()))
     tails = np.nextafter(np.array([float(t) for t in tails]), np.inf)
+    if not (np.isfinite(c2).all() and np.isfinite(tails).all()):
+        raise ValueError(f"activation {act.name!r} at q={float(q_exact):g}: the squared Hermite coefficients exceed "
+                         "the float64 range; use a smaller q")
     for arr in (c2, c2_err, tails):
         arr.setflags(write=False)
     return _Series(c2, c2_err, tails)
@@ -126,7 +138,12 @@ def _moment_uncached(act, q_exact, key):
             ns = _Mp()
             s = mpmath.sqrt(_mp_of(q_exact))
             v = getattr(cf, key)(s, ns)
-            return (math.inf if mpmath.isinf(v) else float(v)), 0.0
+            if mpmath.isinf(v):
+                return math.inf, 0.0
+            if not math.isfinite(float(v)):
+                raise ValueError(f"activation {act.name!r} at q={float(q_exact):g}: the kernel at |rho| = 1 "
+                                 f"({mpmath.nstr(v, 5)}) exceeds the float64 range; use a smaller q")
+            return float(v), 0.0
     _check_precision(act, _QUAD_PRECISION)
     if key.startswith("deriv") and act.mp_derivative is None:
         raise ValueError(f"k'(rho) at |rho| = 1 needs E[sigma'(u)^2], but activation {act.name!r} has no "
@@ -143,7 +160,7 @@ def _moment_uncached(act, q_exact, key):
             def func(x):
                 return f(x) * f(-x)
         val, absval = _expectation(func, s, kinks, _QUAD_PRECISION, f"activation {act.name!r}: {key} moment")
-        return float(scale * val), float(scale * absval) * 10.0 ** -_QUAD_PRECISION
+        return float(scale * val), float(scale * absval) * 2 * 10.0 ** -_QUAD_PRECISION  # E|f| to 1%
 
 
 _moment_cached = functools.lru_cache(maxsize=256)(_moment_uncached)
@@ -200,20 +217,189 @@ def _choose_K(act, q_exact, r, tol, derivative, fname):
             return int(ok[0]), data
         if K >= cap:
             raise ValueError(
-                f"{fname}: cannot certify tol={tol:g} at |rho| = {r:.17g} with at most {cap} Hermite terms for "
+                f"{fname}: cannot certify tol={tol:g} at |rho| = {r!r} with at most {cap} Hermite terms for "
                 f"activation {act.name!r} (the rigorous truncation bound is {bounds[-1]:.3g}); pass a larger tol, "
-                "an explicit kmax (then read the bound with return_error=True), or, near |rho| = 1, a closed "
-                "form (arccos_kernel, sign_kernel, erf_kernel)")
+                "an explicit kmax (then read the bound with return_error=True), or, near |rho| = 1, use a closed "
+                "form (method='auto' does for relu, leaky_relu, abs, step, sign, relu_p with p <= 2, erf, exp, "
+                "sin, cos)")
         K = min(cap, 4 * K)
 
 
-def _kernel(activation, rho, kmax, tol, q, derivative, fname):
+# ----------------------------------------------------------------------------------------------
+# Closed-form kernels (method="auto" / "closed")
+# ----------------------------------------------------------------------------------------------
+def _series_in(t2, coeffs):
+    """``sum_n coeffs[n] t2^n`` by Horner's rule."""
+    acc = np.zeros_like(t2)
+    for c in coeffs[::-1]:
+        acc = acc * t2 + c
+    return acc
+
+
+# Taylor coefficients (in phi^2 and (2 phi)^2) of the cancelling forms of J_1, J_2 next to rho = -1:
+# sin(phi) - phi cos(phi) = sum_{n>=1} (-1)^(n+1) 2n phi^(2n+1)/(2n+1)!,
+# phi (1 + 2 cos^2 phi) - 3 sin(phi) cos(phi) = sum_{n>=2} (-1)^n (n-1) x^(2n+1)/(2n+1)!, x = 2 phi.
+_J1_TAYLOR = [(-1) ** (n + 1) * 2 * n / math.factorial(2 * n + 1) for n in range(1, 14)]
+_J2_TAYLOR = [(-1) ** n * (n - 1) / math.factorial(2 * n + 1) for n in range(2, 15)]
+_PHI_SMALL = 1.0
+
+
+def _arccos_j(order, rho):
+    """``(J_order(theta), M)`` for ``theta = arccos(rho)`` (Cho & Saul), ``M`` a magnitude that bounds
+    the float64 rounding of the evaluation by ``~6 u M``. ``sin(theta) = sqrt((1 - rho)(1 + rho))``
+    and ``pi - theta = arccos(-rho)`` keep full relative accuracy next to ``rho = +-1`` (the textbook
+    ``sqrt(1 - rho^2)`` and ``pi - arccos(rho)`` lose up to half the digits there), and next to
+    ``rho = -1`` (``phi = pi - theta < 1``), where ``J_1 ~ phi^3/3`` and ``J_2 ~ 4 phi^5/15`` are
+    differences of nearly equal terms, their Taylor series are used instead."""
+    rho = np.asarray(rho, dtype=float)
+    sin_t = np.sqrt((1.0 - rho) * (1.0 + rho))
+    pi_minus = np.arccos(-rho)
+    if order == 0:
+        return pi_minus, pi_minus
+    small = pi_minus < _PHI_SMALL
+    phi = np.where(small, pi_minus, 0.0)
+    if order == 1:
+        direct = sin_t + pi_minus * rho
+        taylor = phi ** 3 * _series_in(phi * phi, _J1_TAYLOR)
+        mag = np.where(small, np.abs(taylor), sin_t + pi_minus * np.abs(rho))
+    else:
+        direct = 3.0 * sin_t * rho + pi_minus * (1.0 + 2.0 * rho * rho)
+        x = 2.0 * phi
+        taylor = x ** 5 * _series_in(x * x, _J2_TAYLOR)
+        mag = np.where(small, np.abs(taylor), 3.0 * sin_t * np.abs(rho) + pi_minus * (1.0 + 2.0 * rho * rho))
+    return np.where(small, taylor, direct), mag
+
+
+def _power_kernel(order, ap, am, rho, scale):
+    """``scale [(ap^2 + am^2) k_n(rho) + 2 ap am k_n(-rho)]``, ``k_n = J_n / (2 pi)``, and its bound."""
+    j_pos, m_pos = _arccos_j(order, rho)
+    j_neg, m_neg = _arccos_j(order, -rho)
+    w_same, w_cross = ap * ap + am * am, 2.0 * ap * am
+    val = scale * (w_same * j_pos + w_cross * j_neg) / (2 * np.pi)
+    # each J to ~6u of its terms (one ulp in acos/sqrt, a few products), then 4 more roundings
+    bound = 12 * _U * scale * (w_same * m_pos + abs(w_cross) * m_neg) / (2 * np.pi)
+    return val, bound
+
+
+def _erf_parts(rho, z, w):
+    """``x = z rho`` and ``1 - |x| = (1 - |rho|) + |rho| w`` (``w = 1 - z`` given separately: no
+    cancellation when ``z`` is within rounding of 1)."""
+    ar = np.abs(rho)
+    return z * rho, (1.0 - ar) + ar * w
+
+
+def _closed_kernel(act, q_exact, derivative):
+    """``rho -> (values, bounds)`` of a closed form of ``k`` (or ``k'``) at variance ``q``, or ``None``.
+
+    Closed forms: the power family ``ap relu(x)^p + am relu(-x)^p`` (relu, leaky_relu, abs, step,
+    sign, relu_p) through the arc-cosine kernels of orders 0-2 (``k`` for ``p <= 2``, ``k'`` for
+    ``p <= 3`` via ``k'_p = p^2 k_{p-1}``), positively homogeneous so ``k_q = q^p k_1``; erf
+    (Williams), exp, sin and cos. The bounds cover float64 rounding (a few ulps of the terms).
+    """
+    if act.kind != "named":
+        return None
+    cf = _closed_form(act)
+    if isinstance(cf, _PowerCF):
+        p, ap, am = cf.p, float(cf.ap), float(cf.am)
+        if p > (3 if derivative else 2):
+            return None
+        with mpmath.workdps(30):
+            scale = float(_mp_of(q_exact) ** p * (p * p if derivative and p else 1))
+        if not math.isfinite(scale):
+            return _overflow(act, q_exact)
+        if not derivative:
+            return lambda rho: _power_kernel(p, ap, am, rho, scale)
+        if p >= 1:
+            return lambda rho: _power_kernel(p - 1, ap, -am, rho, scale)
+
+        def step_derivative(rho):  # p = 0: (ap - am)^2 / (2 pi sqrt(1 - rho^2)), infinite at |rho| = 1
+            c = (ap - am) ** 2 / (2 * np.pi)
+            root = np.sqrt((1.0 - rho) * (1.0 + rho))
+            edge = root == 0
+            with np.errstate(divide="ignore"):
+                val = np.where(edge, math.inf if c else 0.0, c / np.where(edge, 1.0, root))
+            return val, np.where(edge, 0.0, 4 * _U * val)
+        return step_derivative
+    if isinstance(cf, _ErfCF):
+        with mpmath.workdps(30):
+            b2 = _mp_of(cf.a) ** 2 * _mp_of(q_exact)
+            z, w = float(2 * b2 / (1 + 2 * b2)), float(1 / (1 + 2 * b2))
+
+        def erf_kernel_q(rho):
+            x, d = _erf_parts(rho, z, w)
+            if derivative:  # (2/pi) z / sqrt(1 - x^2), 1 - x^2 = (1 - |x|)(1 + |x|)
+                if np.any(d <= 0):
+                    return _overflow(act, q_exact)(rho)
+                val = 2 / np.pi * z / np.sqrt(d * (1.0 + np.abs(x)))
+                return val, 8 * _U * val
+            small = np.abs(x) <= 0.5
+            # (2/pi) asin x = sign(x) (1 - (4/pi) asin(sqrt((1 - |x|)/2))) away from 0
+            far = np.sign(rho) * (1.0 - 4 / np.pi * np.arcsin(np.sqrt(np.where(small, 0.5, d) / 2)))
+            val = np.where(small, 2 / np.pi * np.arcsin(np.where(small, x, 0.0)), far)
+            return val, np.full(val.shape, 8 * _U)
+        return erf_kernel_q
+    if isinstance(cf, (_ExpCF, _TrigCF)):
+        with mpmath.workdps(30):
+            b2 = float(_mp_of(cf.a) ** 2 * _mp_of(q_exact))
+        if not math.isfinite(b2):
+            return _overflow(act, q_exact)
+        kind = "exp" if isinstance(cf, _ExpCF) else cf.kind
+        factor = b2 if derivative else 1.0
+
+        def smooth_kernel(rho):
+            with np.errstate(over="ignore"):
+                if kind == "exp":  # E e^(a u + a v) = e^(b^2 (1 + rho)); exp adds ~|y| u relative
+                    y = b2 * (1.0 + rho)
+                    val = factor * np.exp(y)
+                    bound = 2 * _U * (3.0 + y) * val
+                else:
+                    # e^(-b^2) sinh(b^2 rho) (sin) and e^(-b^2) cosh(b^2 rho) (cos); k' swaps them
+                    odd = (kind == "sin") != derivative
+                    if b2 <= 700:  # relative accuracy even for tiny b^2 (no difference of exponentials)
+                        x = b2 * rho
+                        val = factor * math.exp(-b2) * (np.sinh(x) if odd else np.cosh(x))
+                        bound = 2 * _U * (4.0 + b2 + np.abs(x)) * np.abs(val)
+                    else:  # no overflow: both exponents are <= 0 on [-1, 1]
+                        y1, y2 = b2 * (rho - 1.0), -b2 * (1.0 + rho)
+                        e1, e2 = np.exp(y1), np.exp(y2)
+                        val = factor * ((e1 - e2) / 2 if odd else (e1 + e2) / 2)
+                        bound = 3 * _U * factor * ((1.0 - y1) * e1 + (1.0 - y2) * e2)
+            if not np.isfinite(val).all():
+                return _overflow(act, q_exact)(rho)
+            return val, bound
+        return smooth_kernel
+    return None
+
+
+def _overflow(act, q_exact):
+    def fail(rho):
+        raise ValueError(f"activation {act.name!r} at q={float(q_exact):g}: the kernel exceeds the float64 range; "
+                         "use a smaller q" + (" or parameter" if act.params else ""))
+    return fail
+
+
+def _kernel(activation, rho, kmax, tol, q, derivative, fname, method="auto"):
     act = get_activation(activation)
     rho = check_real("rho", rho, low=-1, high=1)
     tol = float(check_real("tol", tol, low=0, low_open=True))
     if kmax is not None:
-        kmax = check_int("kmax", kmax, low=0)
+        kmax = check_int("kmax", kmax, low=0, high=_K_CAP_CLOSED)
     q_exact = to_exact("q", q, low=0, low_open=True)
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, _METHODS))}, got {method!r}")
+    if method != "series" and (kmax is None or method == "closed"):
+        if method == "closed" and kmax is not None:
+            raise ValueError("kmax applies to the series only; drop kmax or use method='series'")
+        closed = _closed_kernel(act, q_exact, derivative)
+        if closed is not None:
+            vals, errs = closed(rho)
+            vals = np.asarray(vals, dtype=float)
+            errs = np.where(np.isinf(vals), 0.0, np.asarray(errs, dtype=float) + _TINY)  # + gradual underflow
+            return (vals[()], errs[()])
+        if method == "closed":
+            what = "k'(rho)" if derivative else "k(rho)"
+            raise ValueError(f"method='closed': no closed form of {what} is known for activation {act.name!r}; "
+                             "use method='auto' or method='series'")
     shape = rho.shape
     r = rho.ravel()
     vals = np.zeros(r.shape)
@@ -250,7 +436,7 @@ def _kernel(activation, rho, kmax, tol, q, derivative, fname):
     return (vals[()], errs[()]) if shape == () else (vals, errs)
 
 
-def dual_kernel(activation, rho, *, kmax=None, tol=1e-14, q=1.0, return_error=False):
+def dual_kernel(activation, rho, *, kmax=None, tol=1e-14, q=1.0, return_error=False, method="auto"):
     """The dual (NNGP) kernel ``k(rho) = E[sigma(u) sigma(v)] = sum_k c_k^2 rho^k``.
 
     ``u, v ~ N(0, q)`` with correlation ``rho``; ``c_k`` the normalized Hermite coefficients of
@@ -260,38 +446,55 @@ def dual_kernel(activation, rho, *, kmax=None, tol=1e-14, q=1.0, return_error=Fa
         activation: a name, an ``Activation``, a sympy expression or a callable (see
             :func:`asymptotics.activations.get_activation`).
         rho: correlation(s) in ``[-1, 1]``.
-        kmax: truncation degree ``K``; ``None`` chooses the smallest ``K`` whose rigorous
-            truncation bound ``T_K |rho|^(K+1)`` is ``<= tol`` at the largest ``|rho| < 1``
-            (up to ``2**15`` terms for closed-form activations, 512 for quadrature ones; beyond,
-            ``ValueError``).
-        tol: target truncation error, ``> 0``. (Float64 rounding adds about ``1e-16 k(1)``.)
+        kmax: truncation degree ``K`` of the series (giving it selects the series); ``None``
+            chooses the smallest ``K`` whose rigorous truncation bound ``T_K |rho|^(K+1)`` is
+            ``<= tol`` at the largest ``|rho| < 1`` (up to ``2**15`` terms for closed-form
+            activations, 500 for quadrature ones; beyond, ``ValueError``).
+        tol: target truncation error of the series, ``> 0``. (Float64 rounding adds about
+            ``1e-16 k(1)``.)
         q: input variance, ``> 0``.
         return_error: also return a rigorous bound on ``|returned - exact|`` (truncation,
-            float64 summation round-off and coefficient accuracy).
+            float64 summation round-off and coefficient accuracy; for a closed form, its float64
+            rounding).
+        method: ``"auto"`` (default): the closed form of the kernel when one is known and
+            ``kmax`` is not given -- arc-cosine kernels for relu, leaky_relu, abs, step, sign and
+            relu_p with ``p <= 2`` (Cho & Saul; these are positively ``p``-homogeneous, so
+            ``k_q = q^p k_1``), Williams' kernel for erf, and exp, sin, cos -- else the series;
+            ``"series"``: always the Hermite series (an independent check of the closed forms);
+            ``"closed"``: the closed form or ``ValueError``.
 
     Returns:
         ``k(rho)`` (a float64 scalar for scalar ``rho``, else an array of ``rho``'s shape), and
-        the bound if ``return_error``. At ``rho = 1`` the exact second moment ``E sigma(u)^2``
-        is returned, at ``rho = -1`` the exact ``E[sigma(u) sigma(-u)]``.
+        the bound if ``return_error``. On the series path, at ``rho = 1`` the exact second moment
+        ``E sigma(u)^2`` is returned, at ``rho = -1`` the exact ``E[sigma(u) sigma(-u)]``.
 
     >>> float(dual_kernel("relu", 1.0)), float(dual_kernel("relu", -1.0))
     (0.5, 0.0)
     >>> dual_kernel("erf", [0.0, 0.5])
     array([0.       , 0.2163469])
+    >>> float(dual_kernel("relu", 0.999999)), float(arccos_kernel(1, 0.999999))  # closed form
+    (0.4999995001500527, 0.4999995001500527)
+    >>> dual_kernel("relu", 0.999999, method="series")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: dual_kernel: cannot certify tol=1e-14 at |rho| = 0.999999 with at most 32768 Hermite terms ...
     >>> dual_kernel("relu", 1.5)
     Traceback (most recent call last):
     ...
     ValueError: rho must be >= -1 and <= 1, got 1.5
     """
-    v, e = _kernel(activation, rho, kmax, tol, q, False, "dual_kernel")
+    v, e = _kernel(activation, rho, kmax, tol, q, False, "dual_kernel", method)
     return (v, e) if return_error else v
 
 
-def dual_kernel_derivative(activation, rho, *, kmax=None, tol=1e-14, q=1.0, return_error=False):
+def dual_kernel_derivative(activation, rho, *, kmax=None, tol=1e-14, q=1.0, return_error=False, method="auto"):
     """``k'(rho) = sum_k k c_k^2 rho^(k-1)``, which is ``q E[sigma'(u) sigma'(v)]`` for a weakly
     differentiable ``sigma`` with ``sigma'`` square-integrable.
 
-    Same arguments as :func:`dual_kernel`. The truncation bound is the rigorous
+    Same arguments as :func:`dual_kernel`. ``method="auto"`` uses a closed form for relu,
+    leaky_relu, abs (``sigma'`` is a step/sign: arc-cosine order 0), relu_p with ``p <= 3``
+    (``k'_p = p^2 q^p k_{p-1}``), step and sign (``(ap - am)^2 / (2 pi sqrt(1 - rho^2))``), erf,
+    exp, sin and cos. On the series path the truncation bound is the rigorous
     ``T_K max_{k > K} k |rho|^(k-1)`` (a tail of ``sum k c_k^2 |rho|^(k-1)`` is at most the
     Parseval tail times the largest weight). At ``rho = +1`` the value is ``q E[sigma'(u)^2]`` and
     at ``rho = -1`` it is ``q E[sigma'(u) sigma'(-u)]``; both are ``inf`` for ``step`` and ``sign``,
@@ -301,8 +504,10 @@ def dual_kernel_derivative(activation, rho, *, kmax=None, tol=1e-14, q=1.0, retu
     0.3333333333...
     >>> float(dual_kernel_derivative("step", 1.0))
     inf
+    >>> float(dual_kernel_derivative("relu", -0.999999))  # closed form: arccos_kernel(0, rho)
+    0.0002250790977991...
     """
-    v, e = _kernel(activation, rho, kmax, tol, q, True, "dual_kernel_derivative")
+    v, e = _kernel(activation, rho, kmax, tol, q, True, "dual_kernel_derivative", method)
     return (v, e) if return_error else v
 
 
@@ -323,7 +528,7 @@ class NTKParts:
     error: np.ndarray | float
 
 
-def ntk(activation, rho, *, parts=False, kmax=None, tol=1e-14, q=1.0, return_error=False):
+def ntk(activation, rho, *, parts=False, kmax=None, tol=1e-14, q=1.0, return_error=False, method="auto"):
     """The infinite-width NTK of a two-layer network on the sphere: ``K_NT = rho k'(rho) + k(rho)``.
 
     Normalization: ``f(x) = (1/sqrt(N)) sum_{i <= N} a_i sigma(<w_i, x> / sqrt(d))`` with
@@ -335,7 +540,8 @@ def ntk(activation, rho, *, parts=False, kmax=None, tol=1e-14, q=1.0, return_err
     first-layer weights ``w_i`` (``first_layer``).
 
     Args:
-        activation, rho, kmax, tol, q: as in :func:`dual_kernel`.
+        activation, rho, kmax, tol, q, method: as in :func:`dual_kernel` (``method`` applies to both
+            ``k`` and ``k'``).
         parts: return an :class:`NTKParts` (``first_layer``, ``second_layer``, ``total``,
             ``error``) instead of the total.
         return_error: with ``parts=False``, also return the error bound.
@@ -344,8 +550,8 @@ def ntk(activation, rho, *, parts=False, kmax=None, tol=1e-14, q=1.0, return_err
     >>> round(float(p.first_layer), 12), round(float(p.second_layer), 12), round(float(p.total), 12)
     (0.166666666667, 0.304498890522, 0.471165557189)
     """
-    k, ek = _kernel(activation, rho, kmax, tol, q, False, "ntk")
-    kp, ekp = _kernel(activation, rho, kmax, tol, q, True, "ntk")
+    k, ek = _kernel(activation, rho, kmax, tol, q, False, "ntk", method)
+    kp, ekp = _kernel(activation, rho, kmax, tol, q, True, "ntk", method)
     rho_arr = np.asarray(rho, dtype=float)
     first = rho_arr * kp
     total = first + k
@@ -367,20 +573,15 @@ def arccos_kernel(order, rho):
     ``J_0 = pi - theta``, ``J_1 = sin(theta) + (pi - theta) cos(theta)``,
     ``J_2 = 3 sin(theta) cos(theta) + (pi - theta)(1 + 2 cos(theta)^2)``.
     Order 0 is the dual kernel of ``step``, order 1 of ``relu``, order 2 of ``relu_p`` (p=2).
+    ``sin(theta)`` is computed as ``sqrt((1 - rho)(1 + rho))`` and ``pi - theta`` as
+    ``arccos(-rho)``, which keeps full accuracy next to ``rho = +-1``.
 
     >>> float(arccos_kernel(0, 0.0)), float(arccos_kernel(1, 1.0)), float(arccos_kernel(2, 1.0))
     (0.25, 0.5, 1.5)
     """
     order = check_int("order", order, low=0, high=2)
     rho = check_real("rho", rho, low=-1, high=1)
-    sin_t = np.sqrt(1.0 - rho * rho)
-    pi_minus = np.pi - np.arccos(rho)
-    if order == 0:
-        j = pi_minus
-    elif order == 1:
-        j = sin_t + pi_minus * rho
-    else:
-        j = 3.0 * sin_t * rho + pi_minus * (1.0 + 2.0 * rho * rho)
+    j, _ = _arccos_j(order, rho)
     return (j / (2 * np.pi))[()]
 
 
@@ -400,11 +601,19 @@ def erf_kernel(rho, a=1.0):
 
     Williams' kernel for ``sigma = erf`` and Gaussian weights of covariance ``Sigma`` is
     ``(2/pi) arcsin(2 x^T Sigma y / sqrt((1 + 2 x^T Sigma x)(1 + 2 y^T Sigma y)))``; for
-    ``a u = <w, a x>`` with unit ``x, y`` and ``Sigma = a^2 I`` this is the formula above.
+    ``a u = <w, a x>`` with unit ``x, y`` and ``Sigma = a^2 I`` this is the formula above. Evaluated
+    without overflow for any ``a`` and, for ``|2 a^2 rho / (1 + 2 a^2)| > 1/2``, as
+    ``1 - (4/pi) arcsin(sqrt((1 - x)/2))`` (no loss of accuracy next to ``rho = +-1``).
 
     >>> bool(float(erf_kernel(1.0)) == 2 / np.pi * np.arcsin(2 / 3))
     True
     """
     rho = check_real("rho", rho, low=-1, high=1)
     a = float(check_real("a", a, low=0, low_open=True))
-    return (2 / np.pi * np.arcsin(2 * a * a * rho / (1 + 2 * a * a)))[()]
+    with mpmath.workdps(30):  # z = 2a^2/(1 + 2a^2) without overflow or underflow of a^2
+        a2 = mpmath.mpf(a) ** 2
+        z, w = float(2 * a2 / (1 + 2 * a2)), float(1 / (1 + 2 * a2))
+    x, d = _erf_parts(rho, z, w)
+    small = np.abs(x) <= 0.5
+    far = np.sign(rho) * (1.0 - 4 / np.pi * np.arcsin(np.sqrt(np.where(small, 0.5, d) / 2)))
+    return np.where(small, 2 / np.pi * np.arcsin(np.where(small, x, 0.0)), far)[()]

@@ -115,6 +115,11 @@ def test_same_object_and_hashable():
         act.name = "x"  # type: ignore[misc]
 
 
+def test_parameter_limits_are_usable():
+    assert get_activation("relu_p", p=100).param_dict["p"] == 100
+    assert len(get_activation("poly", coeffs=[1] * 101 + [0, 0]).param_dict["coeffs"]) == 101  # trailing 0s dropped
+
+
 def test_exact_parameters():
     assert get_activation("erf", a=0.1).params == (("a", sympy.Rational(1, 10)),)
     assert get_activation("exp", a=-2).params == (("a", sympy.Integer(-2)),)
@@ -139,6 +144,11 @@ def test_exact_parameters():
     ("relu", {"a": 2}, "unknown parameter.*allowed parameters: none"),
     ("erf", {"b": 2}, "unknown parameter.*allowed parameters: a"),
     ("sin", {"a": "x+1"}, "a must be a real number"),
+    # out-of-range parameters are refused up front (p = 10**6 spent minutes in factorials of 2p)
+    ("relu_p", {"p": 10 ** 6}, "p must be an integer >= 1 and <= 100, got 1000000"),
+    ("poly", {"coeffs": [1] * 102}, "coeffs must have at most 101 entries"),
+    ("erf", {"a": "1e-400"}, "a must be 0 or of magnitude >= 5e-324"),
+    ("exp", {"a": "1e400"}, "a must be finite"),
 ])
 def test_bad_parameters(name, params, message):
     with pytest.raises(ValueError, match=message):

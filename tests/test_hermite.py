@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from asymptotics.activations import ACTIVATIONS, SYMBOL, get_activation
 from asymptotics.expansions import hermite as H
 from asymptotics.expansions.hermite import (
-    EXACT_KMAX_LIMIT, HermiteExpansion, coefficient_by_integration, gaussian_expectation, hermite_coefficients,
-    normalized_hermite,
+    EXACT_KMAX_LIMIT, KMAX_LIMIT, QUADRATURE_KMAX_LIMIT, HermiteExpansion, coefficient_by_integration,
+    gaussian_expectation, hermite_coefficients, normalized_hermite,
 )
 
 x = SYMBOL
@@ -175,6 +175,108 @@ def test_quadrature_precision_claims():
     assert hi.precision == 50 and hi.mp_mu1.context.prec >= 53
 
 
+def test_quadrature_to_kmax_100_at_30_digits():
+    """Regression: at 30 digits tanh/sigmoid failed from kmax ~ 40, softplus/silu from ~ 50 (the node
+    weights were rounded to fixed point with too few bits, see ``_HermiteSums``). Witnesses: exact
+    identities between the four quadrature activations, each integrated separately --
+    sigmoid(x) = (1 + tanh(x/2))/2, softplus' = sigmoid, silu = x sigmoid."""
+    K = 100
+    hs = {}
+    for name, q in [("tanh", "1/4"), ("sigmoid", 1), ("softplus", 1), ("silu", 1)]:
+        t0 = time.perf_counter()
+        hs[name] = hermite_coefficients(name, kmax=K, q=q, precision=30)
+        assert time.perf_counter() - t0 < 20, name  # measured ~0.5 s each
+        h = hs[name]
+        assert h.method == "quadrature" and len(h.mp_coeffs) == K + 1 and np.isfinite(h.coeffs).all()
+        assert float(np.sum(h.coeffs ** 2)) + h.tail == pytest.approx(h.second_moment, rel=1e-14)
+    tanh, sig, soft, silu = (hs[n].mp_coeffs for n in ("tanh", "sigmoid", "softplus", "silu"))
+    with mpmath.workdps(45):
+        tol = mpmath.mpf(10) ** -28
+        assert abs(sig[0] - (mpmath.mpf(1) / 2 + tanh[0] / 2)) < tol
+        for k in range(1, K + 1):
+            assert abs(sig[k] - tanh[k] / 2) < tol, k                     # c_k(tanh(sqrt(1/4) G)) / 2
+        for k in range(K):
+            assert abs(soft[k + 1] * mpmath.sqrt(k + 1) - sig[k]) < tol, k   # Stein: E[f He_{k+1}] = E[f' He_k]
+        for k in range(1, K):                                             # G He_k = He_{k+1} + k He_{k-1}
+            assert abs(silu[k] - (mpmath.sqrt(k + 1) * sig[k + 1] + mpmath.sqrt(k) * sig[k - 1])) < tol, k
+    # the high coefficients are resolved, not noise: they decay smoothly (tanh: like exp(-c sqrt(k)))
+    c = np.abs(hs["sigmoid"].coeffs[1::2])
+    assert np.all(c[1:] < c[:-1])
+
+
+def test_quadrature_failure_says_what_failed(monkeypatch):
+    """A coefficient quadrature that runs out of levels reports the digits, the kmax and what to do --
+    not a (false) suspicion that sigma is not square-integrable."""
+    monkeypatch.setattr(H, "_BASE_DEGREE", 7)
+    monkeypatch.setattr(H, "_MAX_DEGREE", 7)
+    with pytest.raises(ValueError) as info:
+        H._compute(get_activation("tanh"), 100, sympy.Integer(1), 30, "auto")
+    msg = str(info.value)
+    assert "Hermite coefficients at kmax=100 did not reach 30 digits" in msg
+    assert "Lower kmax or precision" in msg and "levels 6 and 7 differ by" in msg
+    assert "square-integrable" not in msg and "kinks" not in msg
+    # for a user function the advice also mentions undeclared kinks
+    with pytest.raises(ValueError, match="declare them with get_activation"):
+        H._compute(get_activation(lambda t: mpmath.tanh(t)), 100, sympy.Integer(1), 30, "auto")
+
+
+def test_kmax_is_bounded():
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match=f"kmax must be an integer >= 0 and <= {KMAX_LIMIT}, got 100000000"):
+        hermite_coefficients("relu", kmax=10 ** 8)
+    with pytest.raises(ValueError, match=f"kmax must be <= {QUADRATURE_KMAX_LIMIT} for activation 'tanh'"):
+        hermite_coefficients("tanh", kmax=QUADRATURE_KMAX_LIMIT + 1)
+    with pytest.raises(ValueError, match="kmax must be <= 500 for activation 'relu'"):
+        hermite_coefficients("relu", kmax=501, exact=False)
+    with pytest.raises(ValueError, match="kmax must be an integer >= 0 and <= 10000"):
+        normalized_hermite(10 ** 9, 0.5)
+    with pytest.raises(ValueError, match="k must be an integer >= -1 and <= 1000"):
+        coefficient_by_integration(x, 10 ** 6)
+    assert time.perf_counter() - t0 < 1.0
+    h = hermite_coefficients("relu", kmax=KMAX_LIMIT)  # the largest closed-form kmax: ~0.2 s
+    assert h.kmax == KMAX_LIMIT and 0 < h.tail < 1e-7
+
+
+@pytest.mark.parametrize("q", [1e-300, 1e300])
+def test_extreme_q_finite_or_refused(q):
+    """Every named activation at q = 1e-300 and 1e300: finite summaries, or a ValueError saying that
+    they exceed the float64 range -- never inf/NaN, never a traceback from inside mpmath."""
+    for name in ACTIVATIONS:
+        act = act_of(name)
+        try:
+            h = hermite_coefficients(act, kmax=4, q=q, precision=15)
+        except ValueError as exc:
+            assert "exceed the float64 range" in str(exc), (name, str(exc))
+            assert q > 1 and name in ("relu_p", "exp", "quad", "poly"), name
+            continue
+        values = list(h.coeffs) + [h.mu0, h.mu1, h.mu_star, h.second_moment, h.tail]
+        assert all(np.isfinite(values)), name
+    # homogeneity survives the extremes
+    assert hermite_coefficients("relu", kmax=2, q=q).second_moment == pytest.approx(q / 2, rel=1e-15)
+    t = hermite_coefficients("tanh", kmax=2, q=q, precision=15)
+    assert t.second_moment == pytest.approx(q if q < 1 else 1.0, rel=1e-12)
+    # c_1 = E[G tanh(sqrt(q) G)]: ~ sqrt(q) for tiny q (this was 0: the fixed-point weights were
+    # absolute, not relative to the size of sigma), sqrt(2/pi) (the sign function) for huge q
+    assert t.mu1 == pytest.approx(math.sqrt(q) if q < 1 else math.sqrt(2 / math.pi), rel=1e-12)
+
+
+def test_mu_star_relative_accuracy_small_q():
+    """mu_star^2 = E sigma^2 - c_0^2 - c_1^2 cancels when the nonlinear part is tiny: the closed-form
+    path raises its working precision until the difference is resolved (at a fixed 60 digits it
+    returned 0, or 5% off at q = 1e-30 for exp)."""
+    for q in ("1e-30", "1e-300"):
+        with mpmath.workdps(1000):  # the reference: the defining formulas at 1000 digits
+            b2 = mpmath.mpf(q)
+            want = {"exp": mpmath.exp(2 * b2) - mpmath.exp(b2) - b2 * mpmath.exp(b2),
+                    "sin": (1 - mpmath.exp(-2 * b2)) / 2 - b2 * mpmath.exp(-b2),
+                    "cos": (1 + mpmath.exp(-2 * b2)) / 2 - mpmath.exp(-b2)}
+        for name, w2 in want.items():
+            got = hermite_coefficients(name, kmax=3, q=q).mp_mu_star
+            with mpmath.workdps(1000):
+                w = mpmath.sqrt(w2)
+                assert abs(got - w) <= mpmath.mpf(10) ** -29 * w, (name, q, got, w)
+
+
 def test_global_mpmath_precision_untouched():
     before = mpmath.mp.dps
     hermite_coefficients("softplus", kmax=3, precision=45)
@@ -298,10 +400,17 @@ def test_normalized_hermite_and_evaluate():
         np.testing.assert_allclose(table[k], he, rtol=1e-13, atol=1e-14)
     h = hermite_coefficients("quad", kmax=2, q=3)
     np.testing.assert_allclose(h.evaluate(xs), xs ** 2, rtol=1e-14, atol=1e-14)
+    # Cramer's inequality |He_k(x)|/sqrt(k!) <= 1.09 e^(x^2/4): |x| <= 53 is safe for every k
+    big = normalized_hermite(KMAX_LIMIT, np.array([-53.0, 0.0, 53.0]))
+    assert np.isfinite(big).all() and np.abs(big).max() <= 1.09 * math.exp(53.0 ** 2 / 4)
 
 
 def test_gaussian_expectation():
     assert float(gaussian_expectation(lambda t: t ** 4, q=2.0)) == pytest.approx(12.0, rel=1e-15)
+    # a smooth f that changes sign: |f| (the accuracy scale) has kinks, f does not -- this failed
+    v = gaussian_expectation(lambda t: mpmath.cos(t) - mpmath.mpf(1) / 2, precision=25)
+    with mpmath.workdps(40):  # E cos G = e^(-1/2)
+        assert abs(v - (mpmath.exp(-mpmath.mpf(1) / 2) - mpmath.mpf(1) / 2)) < mpmath.mpf(10) ** -24
     v = gaussian_expectation(lambda t: abs(t - 1), kinks=[1], precision=30)
     with mpmath.workdps(40):  # E|G - 1| = 2 phi(1) + 2 Phi(1) - 1
         want = 2 * mpmath.npdf(1) + 2 * mpmath.ncdf(1) - 1
@@ -327,7 +436,7 @@ def test_to_dict_and_result_object():
 
 @pytest.mark.parametrize("call, message", [
     (lambda: hermite_coefficients("nope"), "unknown activation 'nope'; known activations are: relu"),
-    (lambda: hermite_coefficients("relu", kmax=-1), "kmax must be an integer >= 0, got -1"),
+    (lambda: hermite_coefficients("relu", kmax=-1), "kmax must be an integer >= 0 and <= 10000, got -1"),
     (lambda: hermite_coefficients("relu", kmax=2.5), "kmax must be an integer"),
     (lambda: hermite_coefficients("relu", q=0), "q must be > 0, got 0.0"),
     (lambda: hermite_coefficients("relu", q=-1.0), "q must be > 0"),
@@ -343,6 +452,15 @@ def test_to_dict_and_result_object():
     (lambda: hermite_coefficients(np.tanh), "precision must be <= 14"),
     (lambda: hermite_coefficients(lambda t: max(t - 0.3, 0), kmax=2), "kinks"),
     (lambda: hermite_coefficients(x ** 2 * sympy.exp(x ** 2), exact=True), "could not integrate"),
+    (lambda: hermite_coefficients("relu", q="1e-3000"), "q must be 0 or of magnitude >= 5e-324"),
+    (lambda: hermite_coefficients("relu", q="1e400"), "q must be finite"),
+    (lambda: hermite_coefficients("exp", q=1e30), "exceed the float64 range"),
+    (lambda: hermite_coefficients(get_activation("exp", a=1e3), kmax=2), "use a smaller q or parameter"),
+    (lambda: hermite_coefficients(get_activation("relu_p", p=100), kmax=2, q=1e10), "float64 range"),
+    (lambda: normalized_hermite(3, [0.0, np.nan]), "x must not be NaN"),
+    (lambda: normalized_hermite(400, 100.0), "exceeds the float64 range for k = 322 at |x| = 100"),
+    (lambda: hermite_coefficients("relu", kmax=400).evaluate(1e300), "exceeds the float64 range"),
+    (lambda: gaussian_expectation(lambda t: 1 / t), "may not be square-integrable"),
 ])
 def test_bad_input(call, message):
     with pytest.raises(ValueError, match=message):

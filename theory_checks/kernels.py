@@ -24,6 +24,9 @@ from asymptotics.activations import get_activation
 __all__ = ["simulate_dual_kernel", "simulate_derivative_kernel", "simulate_ntk"]
 
 _CHUNK = 8192
+_CHUNK_ENTRIES = 2 ** 22     # at most this many weights drawn at once (32 MiB of float64)
+_MAX_D = 10 ** 6
+_MAX_SAMPLES = 10 ** 9
 
 
 def _pair(d, rho, q, rng):
@@ -36,8 +39,8 @@ def _pair(d, rho, q, rng):
 
 def _validate(rho, d, n_samples, seed, q):
     rho = float(check_real("rho", rho, low=-1, high=1))
-    d = check_int("d", d, low=2)
-    n_samples = check_int("n_samples", n_samples, low=2)
+    d = check_int("d", d, low=2, high=_MAX_D)
+    n_samples = check_int("n_samples", n_samples, low=2, high=_MAX_SAMPLES)
     seed = check_int("seed", seed, low=0)
     q = float(check_real("q", q, low=0, low_open=True))
     return rho, d, n_samples, seed, q
@@ -49,23 +52,28 @@ def _simulate(per_sample, rho, d, n_samples, seed, q, radius_factor=1.0):
     x, xp = radius_factor * x, radius_factor * xp
     total = 0.0
     total_sq = 0.0
-    shift = None
+    shift = scale = None
     done = 0
+    chunk = max(1, min(_CHUNK, _CHUNK_ENTRIES // d))  # bounded memory for any d
     while done < n_samples:
-        m = min(_CHUNK, n_samples - done)
+        m = min(chunk, n_samples - done)
         w = rng.standard_normal((m, d))
-        vals = per_sample(w, x, xp, rng)
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            vals = per_sample(w, x, xp, rng)
         if not np.all(np.isfinite(vals)):
-            raise ValueError("the simulated quantity is not finite for some samples")
+            raise ValueError("the simulated quantity is not finite for some samples (it exceeds the float64 "
+                             "range: use a smaller q)")
         if shift is None:
             shift = float(vals.mean())  # shifted sums keep the variance accurate
-        dv = vals - shift
+            scale = float(np.max(np.abs(vals))) or 1.0  # scaled sums neither overflow nor underflow
+        with np.errstate(under="ignore"):
+            dv = (vals - shift) / scale
         total += float(dv.sum())
         total_sq += float((dv * dv).sum())
         done += m
     mean_shifted = total / n_samples
     var = max(total_sq / n_samples - mean_shifted ** 2, 0.0) * n_samples / (n_samples - 1)
-    return shift + mean_shifted, math.sqrt(var / n_samples)
+    return shift + scale * mean_shifted, scale * math.sqrt(var / n_samples)
 
 
 def simulate_dual_kernel(activation, rho, *, d=50, n_samples=200_000, seed=0, q=1.0):
@@ -75,8 +83,8 @@ def simulate_dual_kernel(activation, rho, *, d=50, n_samples=200_000, seed=0, q=
         activation: name, ``Activation``, sympy expression or callable (numpy-vectorized
             evaluation is used).
         rho: the correlation ``<x, x'> / (|x| |x'|)`` in ``[-1, 1]``.
-        d: the input dimension (``>= 2``); the law of ``(u, v)`` does not depend on it.
-        n_samples: number of weight vectors ``w``.
+        d: the input dimension (``2 <= d <= 10**6``); the law of ``(u, v)`` does not depend on it.
+        n_samples: number of weight vectors ``w`` (``2 <= n_samples <= 10**9``).
         seed: seed of ``numpy.random.default_rng``.
         q: squared norm of ``x`` and ``x'`` (the variance of ``u, v``).
 

@@ -30,10 +30,18 @@ Two ways to compute
   expression that ``sympy.integrate`` can integrate against the Gaussian.
 * **Quadrature**: tanh-sinh quadrature in mpmath at ``precision + 15`` working digits, split at
   the activation's kinks (and at 0), with a convergence check (successive quadrature levels must
-  agree to ``10**-(precision+1)`` times the norm ``sqrt(E sigma^2)``) -- a ``ValueError`` is raised
-  if they do not. Coefficients are then accurate to about ``10**-precision * sqrt(E sigma^2)``
-  in absolute value (for every ``k``: coefficients can be exactly zero, so the accuracy is
-  relative to the norm of ``sigma``, not to each ``c_k``).
+  agree to ``10**-(precision+1)`` times the norm ``sqrt(E sigma^2)``) -- a ``ValueError`` saying
+  which integral did not reach how many digits (and at which ``kmax``) is raised if they do not.
+  Coefficients are then accurate to about ``10**-precision * sqrt(E sigma^2)`` in absolute value
+  (for every ``k``: coefficients can be exactly zero, so the accuracy is relative to the norm of
+  ``sigma``, not to each ``c_k``). The Hermite polynomials are summed in fixed point with enough
+  bits for every degree (``|He_k(x)|/sqrt(k!)`` reaches ``~e^(x^2/4)``, Cramer's inequality), so
+  every named quadrature activation works up to ``kmax = QUADRATURE_KMAX_LIMIT = 500`` at 30
+  digits (``kmax = 100``: about 0.5 s each).
+
+``kmax`` is at most ``KMAX_LIMIT = 10000`` (closed forms; sympy expressions up to
+``EXACT_KMAX_LIMIT = 1000``) and ``QUADRATURE_KMAX_LIMIT = 500`` (quadrature). Summaries that
+exceed the float64 range (``exp`` or ``relu_p`` at a huge ``q``) raise ``ValueError``.
 
 Functions that are not square-integrable under the Gaussian (``exp(x^2)``, ``1/x``) are refused
 with a ``ValueError``: growth is detected by probing ``sigma(x)^2 exp(-x^2/(2q))`` at large
@@ -65,15 +73,25 @@ from asymptotics._validation import check_int, check_real
 from asymptotics.activations import SYMBOL, Activation, _mp_of, get_activation, to_exact
 
 __all__ = ["HermiteExpansion", "hermite_coefficients", "gaussian_expectation", "normalized_hermite",
-           "coefficient_by_integration", "EXACT_KMAX_LIMIT"]
+           "coefficient_by_integration", "EXACT_KMAX_LIMIT", "KMAX_LIMIT", "QUADRATURE_KMAX_LIMIT"]
 
 #: Largest ``kmax`` for which sympy expressions of the coefficients are built (the integers in
 #: ``sqrt(k!)`` grow past Python's default integer-to-string limit around ``k ~ 1500``). Above it
 #: closed-form activations are still evaluated from their closed forms to ``precision`` digits.
 EXACT_KMAX_LIMIT = 1000
 
+#: Largest ``kmax`` of :func:`hermite_coefficients` from closed forms (evaluated numerically above
+#: ``EXACT_KMAX_LIMIT``; ``relu`` at ``kmax = 10000`` takes ~0.2 s).
+KMAX_LIMIT = 10000
+
+#: Largest ``kmax`` of :func:`hermite_coefficients` by quadrature (``tanh`` at ``kmax = 500`` and 30
+#: digits takes a few seconds; the cost grows like ``kmax`` times the number of nodes).
+QUADRATURE_KMAX_LIMIT = 500
+
+_FLOAT_MAX = mpmath.mpf(np.finfo(float).max)
 _GUARD = 15          # extra working digits for quadrature and closed-form evaluation
-_MAX_DEGREE = 10     # largest tanh-sinh level (level m has step 2**-m)
+_BASE_DEGREE = 10    # tanh-sinh levels always tried at <= 45 working digits (level m has step 2**-m)
+_MAX_DEGREE = 16     # hard cap on the levels, reached only while the quadrature converges fast
 
 
 # ----------------------------------------------------------------------------------------------
@@ -173,26 +191,44 @@ class HermiteExpansion:
         5.0
         """
         x = check_real("x", x)
-        g = x / math.sqrt(self.q)
-        return np.tensordot(self.coeffs, normalized_hermite(self.kmax, g), axes=1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            g = x / math.sqrt(self.q)
+            if not np.isfinite(g).all():
+                raise ValueError(f"x / sqrt(q) exceeds the float64 range (q = {self.q:g})")
+            out = np.tensordot(self.coeffs, normalized_hermite(self.kmax, g), axes=1)
+        if not np.isfinite(out).all():
+            raise ValueError("the truncated Hermite series exceeds the float64 range at some x; lower |x|")
+        return out
 
 
 def normalized_hermite(kmax: int, x) -> np.ndarray:
     """``He_k(x) / sqrt(k!)`` for ``k = 0..kmax``, stacked along a new first axis (float64).
 
     Uses the stable recurrence ``h_{k+1} = (x h_k - sqrt(k) h_{k-1}) / sqrt(k+1)``.
+    ``0 <= kmax <= KMAX_LIMIT``; ``x`` finite. ``|He_k(x)| / sqrt(k!) <= 1.09 e^(x^2/4)`` (Cramer's
+    inequality), so every ``|x| <= 53`` is safe; a value beyond the float64 range raises
+    ``ValueError`` (rather than ``inf``, or ``nan`` from ``inf - inf``).
 
     >>> normalized_hermite(3, 2.0) * np.sqrt([1, 1, 2, 6])  # He_0..He_3 at 2: 1, 2, 3, 2
     array([1., 2., 3., 2.])
+    >>> normalized_hermite(200, 1e3)
+    Traceback (most recent call last):
+    ...
+    ValueError: He_k(x)/sqrt(k!) exceeds the float64 range for k = 145 at |x| = 1000; lower kmax or |x|
     """
-    kmax = check_int("kmax", kmax, low=0)
-    x = np.asarray(x, dtype=float)
+    kmax = check_int("kmax", kmax, low=0, high=KMAX_LIMIT)
+    x = check_real("x", x)
     out = np.empty((kmax + 1,) + x.shape)
     out[0] = 1.0
     if kmax >= 1:
         out[1] = x
-    for k in range(1, kmax):
-        out[k + 1] = (x * out[k] - math.sqrt(k) * out[k - 1]) / math.sqrt(k + 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(1, kmax):
+            out[k + 1] = (x * out[k] - math.sqrt(k) * out[k - 1]) / math.sqrt(k + 1)
+            if not np.isfinite(out[k + 1]).all():
+                bad = float(np.max(np.abs(x[~np.isfinite(out[k + 1])])))
+                raise ValueError(f"He_k(x)/sqrt(k!) exceeds the float64 range for k = {k + 1} at |x| = {bad:g}; "
+                                 "lower kmax or |x|")
     return out
 
 
@@ -210,6 +246,10 @@ class _Sym:
     sqrt = staticmethod(sympy.sqrt)
     exp = staticmethod(sympy.exp)
     asin = staticmethod(sympy.asin)
+
+    @staticmethod
+    def expm1(v):
+        return sympy.exp(v) - 1
 
     @staticmethod
     def num(v):
@@ -243,6 +283,7 @@ class _Mp:
     inf = mpmath.inf
     sqrt = staticmethod(mpmath.sqrt)
     exp = staticmethod(mpmath.exp)
+    expm1 = staticmethod(mpmath.expm1)  # no cancellation in 1 - e^(-2 b^2) for small b
     asin = staticmethod(mpmath.asin)
 
     def __init__(self):
@@ -427,17 +468,19 @@ class _TrigCF:
     def _e(self, s, ns):
         return ns.exp(-2 * (ns.num(self.a) * s) ** 2)
 
+    def _one_minus_e(self, s, ns):  # 1 - e^(-2 b^2), accurate for small b
+        return -ns.expm1(-2 * (ns.num(self.a) * s) ** 2)
+
     def second(self, s, ns):
-        e = self._e(s, ns)
-        return (1 - e) / 2 if self.kind == "sin" else (1 + e) / 2
+        return self._one_minus_e(s, ns) / 2 if self.kind == "sin" else (1 + self._e(s, ns)) / 2
 
     def reflected(self, s, ns):
         v = self.second(s, ns)
         return -v if self.kind == "sin" else v
 
     def deriv_second(self, s, ns):
-        b2, e = (ns.num(self.a) * s) ** 2, self._e(s, ns)
-        return b2 * (1 + e) / 2 if self.kind == "sin" else b2 * (1 - e) / 2
+        b2 = (ns.num(self.a) * s) ** 2
+        return b2 * (1 + self._e(s, ns)) / 2 if self.kind == "sin" else b2 * self._one_minus_e(s, ns) / 2
 
     def deriv_reflected(self, s, ns):
         v = self.deriv_second(s, ns)
@@ -570,7 +613,7 @@ def coefficient_by_integration(expr, k: int, *, q=1, symbol=None) -> sympy.Expr:
     >>> coefficient_by_integration(sympy.Max(x, 0), 2)
     1/(2*sqrt(pi))
     """
-    k = check_int("k", k, low=-1)
+    k = check_int("k", k, low=-1, high=EXACT_KMAX_LIMIT)
     x = symbol if symbol is not None else SYMBOL
     q = to_exact("q", q, low=0, low_open=True)
     g = sympy.Dummy("g", real=True)
@@ -699,46 +742,110 @@ def _pointwise(components, ncomp):
     return level_sum
 
 
-def _tanh_sinh(level_sum, ncomp, breaks, tol_of, label):
+def _level_budget(dps: int) -> int:
+    """Levels always tried: ``_BASE_DEGREE`` up to 45 working digits, one more per doubling of the
+    digits (tanh-sinh roughly doubles the number of correct digits per level)."""
+    return min(_BASE_DEGREE + max(0, math.ceil(math.log2(dps / 45))), _MAX_DEGREE)
+
+
+def _tanh_sinh(level_sum, ncomp, breaks, tol_of, describe, node_cache=None):
     """Integrate a vector function over the real line split at ``breaks`` (tanh-sinh quadrature).
 
     ``level_sum(nodes)`` returns the ``ncomp`` weighted sums ``sum_j w_j f_i(x_j)`` over the given
-    ``(x_j, w_j)`` nodes. Each piece is refined level by level (level ``m`` has step ``2**-m`` and
-    reuses the nodes of level ``m-1``) until, from level 3 on, two successive levels agree to
-    within ``tol_of(estimate)[i] / n_pieces`` for every component ``i`` -- a conservative test,
-    since tanh-sinh roughly doubles the number of correct digits per level. Returns
-    ``(values, error_estimates)``; raises ``ValueError`` when ``_MAX_DEGREE`` levels do not suffice.
+    ``(x_j, w_j)`` nodes. Every piece is refined level by level (level ``m`` has step ``2**-m`` and
+    reuses the nodes of level ``m-1``) until, from level 3 on, two successive levels of the piece
+    agree to within ``tol_of(total)[i] / n_pieces`` for every component ``i``, where ``total`` is
+    the current estimate of the whole integral (so that a negligible piece is not asked for digits
+    relative to itself) -- a conservative test, since tanh-sinh roughly doubles the number of
+    correct digits per level.
+
+    Levels up to :func:`_level_budget` are always tried; beyond it (up to ``_MAX_DEGREE``) only while
+    each level still shrinks the worst difference at least ``1000``-fold (the double-exponential
+    convergence of an analytic integrand), so that a kink, a jump or a rounding-noise floor fails
+    fast instead of doubling the work for nothing. On failure ``ValueError(describe(info))`` is
+    raised, ``info`` a dict with ``a, b`` (the piece), ``level``, ``component``, ``diff``,
+    ``needed`` and ``trend`` (a phrase: how the differences behaved over the last levels).
+    ``node_cache`` (a dict) shares the mapped nodes between calls on the same pieces.
+    Returns ``(values, error_estimates)``.
     """
     prec = mpmath.mp.prec
-    pieces = list(zip(breaks[:-1], breaks[1:]))
+    budget = _level_budget(mpmath.mp.dps)
+    pieces = [{"a": a, "b": b, "levels": [], "ratios": [], "diffs": None, "done": False}
+              for a, b in zip(breaks[:-1], breaks[1:])]
     npieces = len(pieces)
-    results = []
-    for a, b in pieces:
-        levels = []
-        for degree in range(1, _MAX_DEGREE + 1):
-            h = mpmath.ldexp(mpmath.mpf(1), -degree)
-            new = level_sum(_nodes(a, b, degree, prec))
+    for degree in range(1, _MAX_DEGREE + 1):
+        h = mpmath.ldexp(mpmath.mpf(1), -degree)
+        for pc in pieces:
+            if pc["done"]:
+                continue
+            key = (pc["a"], pc["b"], degree, prec)
+            nodes = node_cache.get(key) if node_cache is not None else None
+            if nodes is None:
+                nodes = _nodes(pc["a"], pc["b"], degree, prec)
+                if node_cache is not None:
+                    node_cache[key] = nodes
+            new = level_sum(nodes)
+            levels = pc["levels"]
             if levels:
                 levels.append([v / 2 + h * n for v, n in zip(levels[-1], new)])
             else:
                 levels.append([h * n for n in new])
-            if degree >= 3:
-                diffs = [abs(levels[-1][i] - levels[-2][i]) for i in range(ncomp)]
-                tols = tol_of(levels[-1])
-                if all(diffs[i] <= tols[i] / npieces for i in range(ncomp)):
-                    break
-        else:
-            worst = max(range(ncomp), key=lambda i: diffs[i] / (tols[i] + _tiny()))
-            raise ValueError(
-                f"{label}: the quadrature did not converge on [{mpmath.nstr(a, 6)}, {mpmath.nstr(b, 6)}] "
-                f"(component {worst}: successive levels differ by {mpmath.nstr(diffs[worst], 3)}, needed "
-                f"{mpmath.nstr(tols[worst] / npieces, 3)}). sigma may not be square-integrable under the "
-                "Gaussian (a singularity?), or it has kinks/discontinuities not declared with kinks=[...], "
-                "or the requested precision is too high for this function")
-        results.append((levels[-1], diffs))
-    values = [mpmath.fsum(r[0][i] for r in results) for i in range(ncomp)]
-    errors = [mpmath.fsum(r[1][i] for r in results) for i in range(ncomp)]
+        if degree < 2:
+            continue
+        total = [mpmath.fsum(pc["levels"][-1][i] for pc in pieces) for i in range(ncomp)]
+        needed = [t / npieces for t in tol_of(total)]
+        for pc in pieces:
+            if pc["done"]:
+                continue
+            lv = pc["levels"]
+            diffs = [abs(lv[-1][i] - lv[-2][i]) for i in range(ncomp)]
+            ratio = [d / n if n > 0 else (mpmath.mpf(0) if d == 0 else mpmath.inf) for d, n in zip(diffs, needed)]
+            worst = max(range(ncomp), key=lambda i: ratio[i])
+            pc["diffs"] = diffs
+            pc["ratios"].append(ratio[worst])
+            if degree >= 3 and ratio[worst] <= 1:
+                pc["done"] = True
+                continue
+            rs = pc["ratios"]
+            fast = len(rs) >= 2 and rs[-1] * 1000 < rs[-2]
+            if degree >= budget and not (fast and degree < _MAX_DEGREE):
+                raise ValueError(describe({
+                    "a": pc["a"], "b": pc["b"], "level": degree, "component": worst, "diff": diffs[worst],
+                    "needed": needed[worst], "trend": _trend(rs)}))
+        if all(pc["done"] for pc in pieces):
+            break
+    values = [mpmath.fsum(pc["levels"][-1][i] for pc in pieces) for i in range(ncomp)]
+    errors = [mpmath.fsum(pc["diffs"][i] for pc in pieces) for i in range(ncomp)]
     return values, errors
+
+
+def _trend(ratios) -> str:
+    """How the worst normalized level difference behaved over the last three levels, in words."""
+    last = ratios[-3:]
+    shown = ", ".join(mpmath.nstr(r, 2) for r in last)
+    if len(last) >= 2 and all(r > 0 for r in last) and last[-1] >= last[0] / 2:
+        kind = "not decreasing"
+    elif len(last) >= 2 and all(r > 0 for r in last) and last[-1] >= last[0] / 1e4:
+        kind = "decreasing only slowly (algebraically, not double-exponentially)"
+    else:
+        kind = "decreasing"
+    return f"the differences, in units of the tolerance, were {kind} ({shown}) over the last levels"
+
+
+def _failure(label, what, precision, info, advice) -> str:
+    """The message of a quadrature that did not converge: what, where, by how much, and what to do."""
+    comp = f" ({info['component_name']})" if info.get("component_name") else ""
+    return (f"{label}: the quadrature of {what} did not reach {precision} digits{comp}: on "
+            f"[{mpmath.nstr(info['a'], 6)}, {mpmath.nstr(info['b'], 6)}] (standardized variable) levels "
+            f"{info['level'] - 1} and {info['level']} differ by {mpmath.nstr(info['diff'], 3)}, needed "
+            f"{mpmath.nstr(info['needed'], 3)}; {info['trend']}. {advice}")
+
+
+#: Advice when a quadrature of sigma itself (``E sigma^2``, ``E f``) fails: there the function is the
+#: suspect.
+_ADVICE_FUNCTION = ("Possible causes: kinks or jumps of sigma not declared with get_activation(f, kinks=[...]); "
+                    "a singularity (then sigma may not be square-integrable under the Gaussian); or a "
+                    "precision too high for how accurately sigma is computed.")
 
 
 def _check_precision(act: Activation, precision: int):
@@ -748,7 +855,7 @@ def _check_precision(act: Activation, precision: int):
                          f"precision<={act.max_precision}, or a function that computes with mpmath")
 
 
-def _quad_second_moment(func, s, kinks, precision, label):
+def _quad_second_moment(func, s, kinks, precision, label, node_cache=None):
     """``E func(sG)^2`` to relative accuracy ``10**-(precision+1)``; also returns the integrand."""
     cutoff = _find_cutoff(func, s, precision, label)
     integrand = _Integrand(func, s, cutoff)
@@ -760,13 +867,9 @@ def _quad_second_moment(func, s, kinks, precision, label):
         return (v[0] * v[0] * v[1],)
 
     rel = mpmath.mpf(10) ** -(precision + 1)
-    (m2,), _ = _tanh_sinh(_pointwise(comp, 1), 1, _breaks(kinks, s), lambda cur: [rel * abs(cur[0]) + _tiny()],
-                          f"{label}: E[sigma^2]")
+    (m2,), _ = _tanh_sinh(_pointwise(comp, 1), 1, _breaks(kinks, s), lambda total: [rel * abs(total[0])],
+                          lambda info: _failure(label, "E[sigma^2]", precision, info, _ADVICE_FUNCTION), node_cache)
     return m2, integrand
-
-
-def _tiny():
-    return mpmath.mpf(10) ** (-2 * mpmath.mp.dps)
 
 
 def _to_fixed(x, bits):
@@ -780,10 +883,21 @@ class _HermiteSums:
     The normalized Hermite recurrence ``h_{k+1} = (x h_k - sqrt(k) h_{k-1}) / sqrt(k+1)`` runs in
     fixed-point integer arithmetic with ``bits`` fractional bits (exact integer products, one
     rounding per step), which is ~30x faster than mpf arithmetic for the same accuracy.
+
+    The node weight ``w sigma phi`` gets ``2 * bits`` fractional bits. It is tiny where ``h_k`` is
+    huge, and its absolute rounding error is multiplied by ``|h_k(x)|``, which can be as large as
+    ``~1.09 e^(x^2/4)`` (Cramer's inequality ``|He_k(x)| <= 1.09 sqrt(k!) e^(x^2/4)``, attained for
+    ``k ~ x^2/4``): with ``bits`` fractional bits only (the former choice) that product reached
+    ``2**-(bits/2)`` at ``x ~ sqrt(2 bits ln 2)`` -- about ``10**-24`` at 30 digits -- as soon as
+    ``kmax`` exceeded ``~ x^2/4 ~ 40``, and the levels never agreed to 30 digits. With ``2 * bits``
+    the product stays below ``2**-bits`` for every ``k``: a nonzero weight ``2**-(2 bits)`` sits at
+    ``e^(-x^2/2) >~ 2**-(2 bits)``, where ``e^(x^2/4) <~ 2**bits``. ``sigma`` is divided by ``norm``
+    (``sqrt(E sigma^2)``) first, so that the fixed point is relative to the size of ``sigma`` (at
+    ``q = 1e-300``, ``tanh(sqrt(q) G) ~ 1e-150`` would otherwise round to 0).
     """
 
-    def __init__(self, integrand, K, bits):
-        self.integrand, self.K, self.bits = integrand, K, bits
+    def __init__(self, integrand, K, bits, norm):
+        self.integrand, self.K, self.bits, self.norm = integrand, K, bits, norm
         self.sqrt_k = [_to_fixed(mpmath.sqrt(k), bits) for k in range(K + 1)]
         self.inv_sqrt = [0] + [_to_fixed(1 / mpmath.sqrt(k), bits) for k in range(1, K + 1)]
 
@@ -796,7 +910,7 @@ class _HermiteSums:
             v = self.integrand.value(xg)
             if v is None:
                 continue
-            weight = _to_fixed(w * v[0] * v[1], bits)
+            weight = _to_fixed(w * v[0] * v[1] / self.norm, 2 * bits)
             if weight == 0:
                 continue
             g = _to_fixed(xg, bits)
@@ -808,7 +922,7 @@ class _HermiteSums:
             for k in range(1, K):
                 h_prev, h = h, (((g * h - sqk[k] * h_prev) >> bits) * inv[k + 1]) >> bits
                 acc[k + 1] += weight * h
-        return [mpmath.ldexp(mpmath.mpf(a), -2 * bits) for a in acc]
+        return [mpmath.ldexp(mpmath.mpf(a), -3 * bits) * self.norm for a in acc]
 
 
 def _quadrature_values(act: Activation, kmax: int, q_exact, precision: int):
@@ -821,16 +935,24 @@ def _quadrature_values(act: Activation, kmax: int, q_exact, precision: int):
     """
     label = f"activation {act.name!r}"
     s = mpmath.sqrt(_mp_of(q_exact))
-    m2, integrand = _quad_second_moment(act.mp_func, s, act.kinks, precision, label)
+    cache = {}  # the three quadratures below share their nodes
+    m2, integrand = _quad_second_moment(act.mp_func, s, act.kinks, precision, label, cache)
     K = max(kmax, 1)
     zero = mpmath.mpf(0)
     if m2 == 0:
         return [zero] * (K + 1), m2, zero
-    level_sum = _HermiteSums(integrand, K, mpmath.mp.prec + 10)
+    level_sum = _HermiteSums(integrand, K, mpmath.mp.prec + 10 + K.bit_length(), mpmath.sqrt(m2))
     tol = mpmath.mpf(10) ** -(precision + 1) * mpmath.sqrt(m2)
     breaks = _breaks(act.kinks, s)
-    coeffs, _ = _tanh_sinh(level_sum, K + 1, breaks, lambda cur: [tol] * (K + 1),
-                           f"{label}: Hermite coefficients")
+    advice = ("Lower kmax or precision"
+              + ("." if act.kind == "named" else
+                 "; if sigma has kinks or jumps, declare them with get_activation(f, kinks=[...])."))
+
+    def describe(info):
+        info = dict(info, component_name=f"worst coefficient c_{info['component']}")
+        return _failure(label, f"the Hermite coefficients at kmax={kmax}", precision, info, advice)
+
+    coeffs, _ = _tanh_sinh(level_sum, K + 1, breaks, lambda total: [tol] * (K + 1), describe, cache)
     c0, c1 = coeffs[0], coeffs[1]
 
     def residual(g):
@@ -841,9 +963,10 @@ def _quadrature_values(act: Activation, kmax: int, q_exact, precision: int):
         return (r * r * v[1],)
 
     floor = mpmath.mpf(10) ** -(2 * precision + 2) * m2
-    (star2,), _ = _tanh_sinh(_pointwise(residual, 1), 1, breaks, lambda cur: [mpmath.mpf(10) ** -(precision + 1)
-                                                                              * abs(cur[0]) + floor],
-                             f"{label}: mu_star^2")
+    (star2,), _ = _tanh_sinh(_pointwise(residual, 1), 1, breaks,
+                             lambda total: [mpmath.mpf(10) ** -(precision + 1) * abs(total[0]) + floor],
+                             lambda info: _failure(label, "mu_star^2 = E[(sigma - c_0 - c_1 G)^2]", precision,
+                                                   info, _ADVICE_FUNCTION), cache)
     return coeffs, m2, star2
 
 
@@ -878,7 +1001,10 @@ def gaussian_expectation(func, *, q=1.0, kinks=(), precision: int = 30):
 
 
 def _expectation(func, s, kinks, precision, label):
-    """``(E func(sG), E|func(sG)|)`` by quadrature, to ``10**-(precision+1) E|func|`` (inside workdps)."""
+    """``(E func(sG), E|func(sG)|)`` by quadrature (inside workdps): the first to
+    ``10**-(precision+1) E|func|``, the second -- only a scale -- to 1%: ``|func|`` has kinks where
+    ``func`` changes sign (``silu'(x) silu'(-x)`` at ``x = +-1.28``), at which a full-precision
+    demand on it made the (smooth) expectation fail."""
     cutoff = _find_cutoff(func, s, precision, label)
     integrand = _Integrand(func, s, cutoff)
 
@@ -890,7 +1016,9 @@ def _expectation(func, s, kinks, precision, label):
 
     rel = mpmath.mpf(10) ** -(precision + 1)
     (val, absval), _ = _tanh_sinh(_pointwise(comp, 2), 2, _breaks(kinks, s),
-                                  lambda cur: [rel * cur[1] + _tiny()] * 2, label)
+                                  lambda total: [rel * total[1], total[1] / 100],
+                                  lambda info: _failure(label, "the expectation", precision, info,
+                                                        _ADVICE_FUNCTION))
     return val, absval
 
 
@@ -914,8 +1042,8 @@ def _finish(act, kmax, q_exact, precision, mp_c, mp_m2, mp_star2, exact_c, exact
     for name, val in (("tail", tail), ("mu_star^2", mp_star2)):
         if val < -slack:
             raise ValueError(f"activation {act.name!r}: Parseval check failed ({name} = {mpmath.nstr(val, 5)} "
-                             "< 0); the quadrature is not accurate enough for this function -- declare its "
-                             "kinks or lower the precision")
+                             f"< 0) at kmax={kmax}; the quadrature is not accurate enough for this function -- "
+                             "declare its kinks, or lower kmax or the precision")
     exact_fields = (None,) * 6
     if exact_c is not None:
         ex = tuple(exact_c[: kmax + 1])
@@ -929,6 +1057,11 @@ def _finish(act, kmax, q_exact, precision, mp_c, mp_m2, mp_star2, exact_c, exact
             mp_star2 = mpmath.mpf(0)
     tail = max(tail, mpmath.mpf(0))
     mu_star = mpmath.sqrt(max(mp_star2, mpmath.mpf(0)))
+    biggest = max([abs(c) for c in mp_c[: kmax + 1]] + [mp_m2, mu_star])
+    if biggest > _FLOAT_MAX:
+        raise ValueError(f"activation {act.name!r} at q={float(q_exact):g}: the Hermite summaries exceed the "
+                         f"float64 range (E sigma^2 = {mpmath.nstr(mp_m2, 5)}); use a smaller q"
+                         + (" or parameter" if act.params else ""))
     with mpmath.workdps(precision):
         rounded = tuple(+c for c in mp_c[: kmax + 1])
         r_m0, r_m1, r_star, r_m2, r_tail = +c0, +c1, +mu_star, +mp_m2, +tail
@@ -941,6 +1074,29 @@ def _finish(act, kmax, q_exact, precision, mp_c, mp_m2, mp_star2, exact_c, exact
         exact=exact_fields[0], exact_mu0=exact_fields[1], exact_mu1=exact_fields[2],
         exact_mu_star=exact_fields[3], exact_second_moment=exact_fields[4], exact_tail=exact_fields[5],
         is_exact=exact_c is not None, method=method, params=act.params)
+
+
+def _closed_star2(cf, q_exact, precision):
+    """``mu_star^2 = E sigma^2 - c_0^2 - c_1^2`` from a closed form, to about ``precision + 5`` digits
+    *relative to itself*. The difference cancels when the nonlinear part is small (``exp(a x)`` at
+    ``q = 1e-300`` keeps ``~1e-600`` of ``E sigma^2 ~ 1``), so it is evaluated at ``2 precision + 20``
+    digits, and the working precision is doubled until the result exceeds the round-off of the
+    difference (``10**-dps`` times the largest term) by ``10**(precision + 5)``. A difference that
+    stays 0 or negative up to 2000 digits is taken as an exact 0 (identity, an affine poly, a
+    constant); the loop stops at 20000 digits in any case."""
+    dps = 2 * precision + 20
+    while True:
+        with mpmath.workdps(dps):
+            ns = _Mp()
+            s = mpmath.sqrt(_mp_of(q_exact))
+            m2, c0, c1 = cf.second(s, ns), cf.coeff(0, s, ns), cf.coeff(1, s, ns)
+            star2 = m2 - c0 ** 2 - c1 ** 2
+            noise = mpmath.mpf(10) ** -(dps - 2) * max(abs(m2), c0 ** 2, c1 ** 2)
+            if star2 > noise * mpmath.mpf(10) ** (precision + 5) or dps >= 20000:
+                return star2
+            if dps >= 2000 and star2 <= noise:
+                return mpmath.mpf(0)
+        dps *= 2
 
 
 def _compute(act: Activation, kmax: int, q_exact, precision: int, mode: str) -> HermiteExpansion:
@@ -971,16 +1127,16 @@ def _compute(act: Activation, kmax: int, q_exact, precision: int, mode: str) -> 
             s_sym = sympy.sqrt(q_exact)
             exact_c = [cf.coeff(k, s_sym, _Sym) for k in range(K + 1)]
             exact_m2 = sympy.expand(cf.second(s_sym, _Sym))
-        with mpmath.workdps(2 * precision + 20):  # mu_star^2 = m2 - c0^2 - c1^2 cancels when mu_star ~ 0
-            ns = _Mp()
-            s = mpmath.sqrt(_mp_of(q_exact))
-            star2 = cf.second(s, ns) - cf.coeff(0, s, ns) ** 2 - cf.coeff(1, s, ns) ** 2
+        star2 = _closed_star2(cf, q_exact, precision)
         with mpmath.workdps(work):
             ns = _Mp()
             s = mpmath.sqrt(_mp_of(q_exact))
             mp_c = [cf.coeff(k, s, ns) for k in range(K + 1)]
             return _finish(act, kmax, q_exact, precision, mp_c, cf.second(s, ns), +star2, exact_c, exact_m2,
                            "closed form", work)
+    if kmax > QUADRATURE_KMAX_LIMIT:
+        raise ValueError(f"kmax must be <= {QUADRATURE_KMAX_LIMIT} for activation {act.name!r}, whose coefficients "
+                         f"are computed by quadrature, got {kmax}")
     _check_precision(act, precision)
     with mpmath.workdps(work):
         mp_c, m2, star2 = _quadrature_values(act, kmax, q_exact, precision)
@@ -1009,7 +1165,8 @@ def hermite_coefficients(activation, kmax: int = 10, *, q=1.0, exact=None, preci
             (e.g. ``get_activation("erf", a=2)``), a sympy expression in one symbol, or a callable
             of one argument (an mpmath-compatible function; a float-only one limits ``precision``
             to 14). A callable's kinks are declared with ``get_activation(f, kinks=[...])``.
-        kmax: the largest degree, ``>= 0``.
+        kmax: the largest degree, ``0 <= kmax <= KMAX_LIMIT`` (10000); at most
+            ``QUADRATURE_KMAX_LIMIT`` (500) when computed by quadrature.
         q: the input variance, ``> 0``. A float is read as the decimal it prints as.
         exact: ``None``: closed form where one exists, quadrature otherwise; ``True``: closed form
             (or sympy integration for a sympy expression) or ``ValueError``; ``False``: quadrature.
@@ -1019,9 +1176,10 @@ def hermite_coefficients(activation, kmax: int = 10, *, q=1.0, exact=None, preci
         A frozen :class:`HermiteExpansion`. Results for named activations are cached.
 
     Raises:
-        ValueError: unknown activation, ``kmax < 0``, ``q <= 0``, no closed form with
-            ``exact=True``, a function that is not square-integrable under the Gaussian, or a
-            quadrature that does not reach ``precision``.
+        ValueError: unknown activation, ``kmax`` out of range, ``q <= 0``, no closed form with
+            ``exact=True``, a function that is not square-integrable under the Gaussian, a
+            quadrature that does not reach ``precision`` (the message names the integral, the
+            digits and ``kmax``), or summaries beyond the float64 range.
 
     >>> h = hermite_coefficients("erf", kmax=3)
     >>> h.exact[1], h.exact_second_moment
@@ -1039,7 +1197,7 @@ def hermite_coefficients(activation, kmax: int = 10, *, q=1.0, exact=None, preci
     ...
     ValueError: activation '<lambda>': sigma(x)^2 exp(-x^2/(2q)) does not decay at large |x| ...
     """
-    kmax = check_int("kmax", kmax, low=0)
+    kmax = check_int("kmax", kmax, low=0, high=KMAX_LIMIT)
     precision = check_int("precision", precision, low=5, high=1000)
     q_exact = to_exact("q", q, low=0, low_open=True)
     if exact is not None and not isinstance(exact, (bool, np.bool_)):
