@@ -252,12 +252,12 @@ def test_extreme_q_finite_or_refused(q):
         values = list(h.coeffs) + [h.mu0, h.mu1, h.mu_star, h.second_moment, h.tail]
         assert all(np.isfinite(values)), name
     # homogeneity survives the extremes
-    assert hermite_coefficients("relu", kmax=2, q=q).second_moment == pytest.approx(q / 2, rel=1e-15)
+    assert hermite_coefficients("relu", kmax=2, q=q).second_moment == pytest.approx(q / 2, rel=1e-15, abs=0)
     t = hermite_coefficients("tanh", kmax=2, q=q, precision=15)
-    assert t.second_moment == pytest.approx(q if q < 1 else 1.0, rel=1e-12)
+    assert t.second_moment == pytest.approx(q if q < 1 else 1.0, rel=1e-12, abs=0)
     # c_1 = E[G tanh(sqrt(q) G)]: ~ sqrt(q) for tiny q (this was 0: the fixed-point weights were
     # absolute, not relative to the size of sigma), sqrt(2/pi) (the sign function) for huge q
-    assert t.mu1 == pytest.approx(math.sqrt(q) if q < 1 else math.sqrt(2 / math.pi), rel=1e-12)
+    assert t.mu1 == pytest.approx(math.sqrt(q) if q < 1 else math.sqrt(2 / math.pi), rel=1e-12, abs=0)
 
 
 def test_mu_star_relative_accuracy_small_q():
