@@ -303,17 +303,7 @@ def evaluate(model: str, *, precision: int | None = None, tol: float = DEFAULT_T
     sol = entry.theory(**vectors, **texts, **grid, precision=precision, tol=tol)
     extra = entry.extra["columns_from"]({**texts, **{k: v for k, v in values.items() if k in grid}}) \
         if "columns_from" in entry.extra else {}
-    recs = []
-    cols = list(entry.columns)
-    flat = {}
-    for c in cols:
-        if c in extra:
-            continue
-        v = getattr(sol, c)
-        flat[c] = np.broadcast_to(np.asarray(v, dtype=object if precision else float), grids[0].shape).ravel()
-    for i in range(grids[0].size):
-        recs.append({c: (extra[c] if c in extra else float(flat[c][i]) if precision is None else flat[c][i])
-                     for c in cols})
+    recs = [{c: extra[c] if c in extra else rec[c] for c in entry.columns} for rec in sol.records()]
     meta = {"package": "asymptotics", "version": __version__, "model": model,
             "description": entry.description, "source": entry.source,
             "solver": "vectorized damped Newton" + (f", mpmath {precision} digits" if precision else ""),

@@ -529,20 +529,19 @@ def solve(model: FixedPointModel, params: Mapping, *, spectrum: Mapping | None =
         x0 = np.stack([np.broadcast_to(np.asarray(g, dtype=float), (todo.size,)) for g in guess], axis=1)
         lower = None if model.lower_bounds is None else np.array(
             [(-np.inf if b is None else b) for b in model.lower_bounds], dtype=float)
-        pt = [q[todo] for q in plist]
-        xs, cs, its, F = _newton(comp, x0, pt, spec, lower, tol, max_iter)
-        # a final check on the residual: a tiny Newton step must come with a residual at the level
-        # of the round-off in evaluating it (relative to the size of the equation's terms)
-        tv, _ = _traces_numpy(comp, xs, pt, spec)
-        a = [xs[:, j] for j in range(m)] + pt + [tv[:, k] for k in range(tv.shape[1])]
-        with np.errstate(all="ignore"):
-            fscale = _eval_many(comp.residual_scale, todo.size, a)
-        ok = np.isfinite(F).all(axis=1) & (np.abs(F) <= np.sqrt(np.finfo(float).eps) * fscale + 1e-300).all(axis=1)
-        x[todo], conv[todo], iters[todo], resid[todo] = xs, cs & ok, its, _norm(F)
+        xs, cs, its, F = _newton(comp, x0, [q[todo] for q in plist], spec, lower, tol, max_iter)
+        x[todo], conv[todo], iters[todo], resid[todo] = xs, cs, its, _norm(F)
 
     # traces and outputs at the solution
     tv, _ = _traces_numpy(comp, x, plist, spec)
     args = [x[:, j] for j in range(m)] + plist + [tv[:, t] for t in range(tv.shape[1])]
+    if todo.size:
+        # a final check on the residual: a tiny Newton step must come with a residual at the level
+        # of the round-off in evaluating it (relative to the size of the equation's terms)
+        with np.errstate(all="ignore"):
+            fscale = _eval_many(comp.residual_scale, P, args)[todo]
+        ok = np.isfinite(F).all(axis=1) & (np.abs(F) <= np.sqrt(np.finfo(float).eps) * fscale + 1e-300).all(axis=1)
+        conv[todo] &= ok
     with np.errstate(all="ignore"):
         outs = {k: np.broadcast_to(np.asarray(v, dtype=float), (P,)).copy()
                 for k, v in zip(model.outputs, comp.outputs(*args))}
