@@ -183,7 +183,7 @@ def _parse_assignment(text, what):
     import sympy as sp
     try:
         value = sp.sympify(v.strip())
-    except (sp.SympifyError, SyntaxError, TypeError, TokenError) as e:
+    except (sp.SympifyError, SyntaxError, TypeError, TokenError):
         raise ValueError(f"--{what}: cannot read the value {v.strip()!r}") from None
     if not value.is_number:
         raise ValueError(f"--{what}: the value must be a number, got {v.strip()!r}")

@@ -254,7 +254,6 @@ def optimal_lam(psi1, psi2, *, activation=None, mu0=None, mu1=None, mu_star=None
         (0.1296, 0.570315)
     """
     consts = activation_constants(activation, mu0, mu1, mu_star)
-    kw = dict(mu1=consts[1], mu_star=consts[2], F1sq=F1sq, Fstar_sq=Fstar_sq, tau2=tau2)
     lam_min = float(check_real("lam_min", lam_min, low=0.0, low_open=True))
     lam_max = float(check_real("lam_max", lam_max, low=lam_min, low_open=True, high=1e100))
     b = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (psi1, psi2, consts[1], consts[2],
