@@ -10,7 +10,8 @@ The public surface, every name listed here (the modules behind them are implemen
   :class:`ConvergenceError`, and the derivations :func:`closed_form`, :func:`limit`, :func:`series`,
   :func:`verify`;
 * models: :mod:`asymptotics.models.ridge` (``ridge.risk``, ``ridge.spectrum_risk``, ...),
-  :mod:`asymptotics.models.random_features` (``random_features.risk``);
+  :mod:`asymptotics.models.kernel_ridge` (``kernel_ridge.risk``, ``kernel_ridge.sphere_risk``,
+  ``kernel_ridge.polynomial_risk``), :mod:`asymptotics.models.random_features` (``random_features.risk``);
 * sweeps and outputs: :func:`evaluate`, :func:`format_records`, :func:`plot_curve`.
 
 >>> import asymptotics as asy
@@ -28,7 +29,7 @@ from .engine import (ConvergenceError, FixedPointModel, Solution, Trace, closed_
 from .expansions.hermite import HermiteExpansion, gaussian_expectation, hermite_coefficients
 from .export import format_records, plot_curve
 from .kernels import arccos_kernel, dual_kernel, dual_kernel_derivative, erf_kernel, ntk, sign_kernel
-from .models import random_features, ridge
+from .models import kernel_ridge, random_features, ridge
 
 __all__ = [
     "__version__",
@@ -37,6 +38,6 @@ __all__ = [
     "arccos_kernel", "dual_kernel", "dual_kernel_derivative", "erf_kernel", "ntk", "sign_kernel",
     "ConvergenceError", "FixedPointModel", "Solution", "Trace", "closed_form", "limit", "series",
     "solve", "verify",
-    "random_features", "ridge",
+    "kernel_ridge", "random_features", "ridge",
     "evaluate", "format_records", "plot_curve",
 ]

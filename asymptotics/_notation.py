@@ -18,6 +18,9 @@ LATEX = {
     "risk": "R", "bias": "B", "variance": "V", "risk_total": r"R_{\mathrm{tot}}",
     "df1": r"\mathrm{df}_{1}", "df2": r"\mathrm{df}_{2}",
     "df1_over_n": r"\mathrm{df}_{1}/n", "df2_over_n": r"\mathrm{df}_{2}/n",
+    "a_l": r"a_{\ell}", "a_tail": r"a_{>\ell}", "v_l": r"v_{\ell}", "v_tail": r"v_{>\ell}",
+    "tail": "t", "v_null": r"v_{\varnothing}", "alpha": r"\alpha", "exponent": r"\kappa_{n}",
+    "lam_ridge": r"\lambda_{\mathrm{ridge}}", "degree": r"\ell",
     "beta2": r"\beta^{2}", "bias_sum": r"\mathrm{B}_{\Sigma}", "df1_minus_df2": r"\Delta\mathrm{df}",
 }
 

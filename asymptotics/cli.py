@@ -319,7 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
                 pm.add_argument("--mc-points", type=int, default=12,
                                 help="MC points per curve (per value of the second axis)")
             if cmd in ("check", "curve"):
-                pm.add_argument("--d", type=int, default=400, help="dimension of the simulation (default 400)")
+                if not any(prm.name == "d" for prm in entry.params):  # else the model's own d is used
+                    pm.add_argument("--d", type=int, default=400,
+                                    help="dimension of the simulation (default 400)")
                 pm.add_argument("--seeds", type=int, default=20, help="independent draws (default 20)")
                 pm.add_argument("--seed", type=int, default=0, help="base random seed")
             if cmd == "derive":

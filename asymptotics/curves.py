@@ -90,8 +90,43 @@ def _rf_columns(values):
     return {"activation": act, "mu0": mu0}
 
 
+def _parse_energy(text) -> np.ndarray:
+    try:
+        e = np.array([float(v) for v in str(text).split(",") if v.strip()], dtype=float)
+    except ValueError:
+        raise ValueError(f"energy: cannot read {text!r}; give the target energy of degrees 0,1,2,... "
+                         "as a comma-separated list, e.g. 0,1,0.5") from None
+    if e.size == 0:
+        raise ValueError("energy: give at least one degree's energy, e.g. 0,1")
+    return e
+
+
+def _kernel_ridge_theory(kernel, d, n, lam, sigma2, energy, kmax=None, **kw):
+    import dataclasses
+    from .models.kernel_ridge import learned_fraction, sphere_risk
+    dd = np.unique(np.asarray(d, dtype=float))
+    if dd.size != 1 or not float(dd[0]).is_integer():
+        raise ValueError("kernel-ridge: d must be a single integer (sweep n, lam or sigma2 instead)")
+    e = _parse_energy(energy)
+    sol, spec = sphere_risk(kernel, int(dd[0]), n, lam, sigma2, energy=e,
+                            kmax=None if kmax is None else int(np.asarray(kmax).flat[0]), **kw)
+    kappa = np.asarray(sol.unknowns["kappa"], dtype=float)
+    L = learned_fraction(np.broadcast_to(kappa, sol.shape), spec.eigs[:e.size])
+    outputs = dict(sol.outputs, **{f"learned_{k}": L[..., k] for k in range(e.size)})
+    return dataclasses.replace(sol, params=dict(sol.params, d=np.asarray(d, dtype=float)), outputs=outputs)
+
+
+def _kernel_ridge_columns(values):
+    return {"kernel": values.get("kernel", "exp"), "energy": values.get("energy", "0,1,1")}
+
+
+def _kernel_ridge_limit_theory(kernel, exponent, alpha, lam, sigma2, energy, **kw):
+    from .models.kernel_ridge import polynomial_risk
+    return polynomial_risk(kernel, _parse_energy(energy), alpha, exponent, lam, sigma2, **kw)
+
+
 def _registry() -> dict:
-    from .models import random_features, ridge
+    from .models import kernel_ridge, random_features, ridge
     return {
         "ridge": ModelEntry(
             name="ridge",
@@ -121,6 +156,40 @@ def _registry() -> dict:
             source=ridge.SOURCE_SPECTRUM,
             description="ridge regression, general covariance spectrum (deterministic equivalent)",
             symbolic=ridge.RIDGE_SPECTRUM,
+        ),
+        "kernel-ridge": ModelEntry(
+            name="kernel-ridge",
+            params=(Param("kernel", "exp", "inner-product kernel h(<x,x'>/d): exp, relu-nngp or "
+                          "poly:c0,c1,...", "text"),
+                    Param("d", None, "dimension of the sphere S^{d-1}(sqrt d), an integer >= 2"),
+                    Param("n", None, "number of samples > 0"),
+                    Param("lam", 0.0, "ridge of K + lam I (not multiplied by n), >= 0"),
+                    Param("sigma2", 0.0, "noise variance >= 0"),
+                    Param("energy", "0,1,1", "target energy ||P_k f||^2 of degrees k = 0,1,2,...", "text"),
+                    Param("kmax", None, "largest degree kept exactly (default: automatic)", optional=True)),
+            theory=_kernel_ridge_theory,
+            columns=("kernel", "energy", "d", "n", "lam", "sigma2", "kappa", "df1", "df2", "risk", "bias",
+                     "variance", "risk_total"),
+            source=kernel_ridge.SOURCE,
+            description="kernel ridge regression on the sphere, exact finite-d spectrum, excess risk",
+            symbolic=kernel_ridge.KERNEL_RIDGE,
+            extra={"columns_from": _kernel_ridge_columns, "column_prefixes": ("learned_",)},
+        ),
+        "kernel-ridge-limit": ModelEntry(
+            name="kernel-ridge-limit",
+            params=(Param("kernel", "exp", "inner-product kernel: exp, relu-nngp or poly:c0,c1,...", "text"),
+                    Param("exponent", None, "n = alpha d^exponent, exponent >= 0"),
+                    Param("alpha", 1.0, "n = alpha d^exponent, alpha > 0"),
+                    Param("lam", 0.0, "ridge of K + lam I, >= 0"),
+                    Param("sigma2", 0.0, "noise variance >= 0"),
+                    Param("energy", "0,1,1", "target energy of degrees k = 0,1,2,...", "text")),
+            theory=_kernel_ridge_limit_theory,
+            columns=("kernel", "energy", "exponent", "alpha", "lam", "sigma2", "degree", "gamma", "lam_ridge",
+                     "kappa", "risk", "bias", "variance", "risk_total"),
+            source=kernel_ridge.SOURCE_LIMIT,
+            description="kernel ridge regression on the sphere, polynomial regime n = alpha d^exponent, d -> oo",
+            symbolic=kernel_ridge.KERNEL_RIDGE_LIMIT,
+            extra={"columns_from": _kernel_ridge_columns},
         ),
         "rf": ModelEntry(
             name="rf",
@@ -303,7 +372,11 @@ def evaluate(model: str, *, precision: int | None = None, tol: float = DEFAULT_T
     sol = entry.theory(**vectors, **texts, **grid, precision=precision, tol=tol)
     extra = entry.extra["columns_from"]({**texts, **{k: v for k, v in values.items() if k in grid}}) \
         if "columns_from" in entry.extra else {}
-    recs = [{c: extra[c] if c in extra else rec[c] for c in entry.columns} for rec in sol.records()]
+    flat = sol.records()
+    prefixes = entry.extra.get("column_prefixes", ())
+    columns = entry.columns + tuple(k for k in (flat[0] if flat else {}) if k.startswith(prefixes)) \
+        if prefixes else entry.columns
+    recs = [{c: extra[c] if c in extra else rec[c] for c in columns} for rec in flat]
     meta = {"package": "asymptotics", "version": __version__, "model": model,
             "description": entry.description, "source": entry.source,
             "solver": "vectorized damped Newton" + (f", mpmath {precision} digits" if precision else ""),

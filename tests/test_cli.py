@@ -142,3 +142,16 @@ def test_curve_spectrum_with_mc_points(tmp_path, capsys):
                   "flat:r2=1", "--n", "20:100:5", "--lam", "0,0.01", "--plot", str(png), "--mc",
                   "--seeds", "3", "--mc-points", "3")
     assert code == 0 and png.stat().st_size > 1000
+
+
+def test_kernel_ridge_commands(capsys):
+    import json
+    from asymptotics.cli import main
+    assert main(["risk", "kernel-ridge", "--d", "20", "--n", "100,400", "--lam", "1e-3",
+                 "--energy", "0,1,1", "--format", "json"]) == 0
+    recs = json.loads(capsys.readouterr().out)
+    assert recs[0]["d"] == 20 and recs[1]["learned_2"] > recs[0]["learned_2"]
+    assert main(["check", "kernel-ridge", "--d", "10", "--n", "40", "--lam", "1e-2", "--seeds", "4"]) == 0
+    assert "d = 10" in capsys.readouterr().out
+    assert main(["risk", "kernel-ridge-limit", "--exponent", "1.5", "--energy", "0,1,1"]) == 0
+    assert " 1 " in capsys.readouterr().out

@@ -3,13 +3,15 @@ from pathlib import Path
 
 import pytest
 
-from asymptotics.models import random_features, ridge
+from asymptotics.models import kernel_ridge, random_features, ridge
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 @pytest.mark.parametrize("page,model", [("ridge.md", ridge.RIDGE), ("ridge.md", ridge.RIDGE_SPECTRUM),
-                                        ("random_features.md", random_features.RANDOM_FEATURES)])
+                                        ("random_features.md", random_features.RANDOM_FEATURES),
+                                        ("kernel_ridge.md", kernel_ridge.KERNEL_RIDGE),
+                                        ("kernel_ridge.md", kernel_ridge.KERNEL_RIDGE_LIMIT)])
 def test_docs_contain_the_generated_latex(page, model):
     assert model.latex() in (DOCS / page).read_text(), \
         f"docs/{page} is stale: paste {model.name}'s model.latex() into it"

@@ -21,6 +21,7 @@ ALLOWANCE_DOC = {
     "ridge": "2 |R| / (n (1 - df2/n))",
     "ridge-spectrum": "2 |R| / (n (1 - df2/n))",
     "rf": "4 |R| / min(N, n)",
+    "kernel-ridge": "|R| (2 / (n (1 - df2/n)) + 1/d)",
 }
 
 #: Named checks: a model and the parameter grid of a published statement.
@@ -91,6 +92,17 @@ def run_check(model: str, records, *, d: int = 400, seeds: int = 20, seed: int =
             lams = np.array([records[i]["lam"] for i in idx])
             comps = sim.check(p1, p2, lams, activation=act, d=d, F1sq=f1, Fstar_sq=fs, tau2=t2,
                               seeds=seeds, seed=seed, k_se=k_se)
+            for i, c in zip(idx, comps):
+                out[i] = c
+        return out
+    if model == "kernel-ridge":
+        from asymptotics.curves import _parse_energy
+        from . import kernel_ridge as sim
+        for (kern, dd, n, s2, en), idx in _group(records, ("kernel", "d", "n", "sigma2", "energy")).items():
+            n_int = max(1, round(n))  # the simulation needs an integer n; its theory is evaluated there
+            lams = np.array([records[i]["lam"] for i in idx])
+            comps = sim.check(kern, int(dd), n_int, lams, energy=_parse_energy(en), sigma2=s2, seeds=seeds,
+                              seed=seed, k_se=k_se)
             for i, c in zip(idx, comps):
                 out[i] = c
         return out

@@ -1,0 +1,194 @@
+"""Kernel ridge regression: the deterministic equivalent, the sphere spectrum and the polynomial limit.
+
+Witnesses: (1) the identity with ridge regression on the expanded spectrum
+(:func:`asymptotics.models.ridge.spectrum_risk`, eigenvalues repeated ``m_k`` times, ridge
+``lam/n``); (2) the Marchenko-Pastur closed form of isotropic ridge for the degree-``l`` part of the
+polynomial limit; (3) the finite-``d`` theory from the exact spectrum converging to the ``d -> oo``
+limit at the predicted rates (``O(1/d)`` at an integer exponent, ``O(d^{-1/2})`` in between);
+(4) a small Monte Carlo run (the acceptance grid is in ``test_kernel_ridge_mc.py``, marked slow).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from asymptotics.curves import evaluate
+from asymptotics.expansions.gegenbauer import multiplicity
+from asymptotics.models import kernel_ridge as kr
+from asymptotics.models import ridge
+from theory_checks import kernel_ridge as sim
+
+
+# ---------------------------------------------------------------------- the general spectrum
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.floats(1e-3, 10.0), st.integers(1, 30), st.floats(0.0, 2.0)),
+                min_size=1, max_size=5),
+       st.floats(1.0, 200.0), st.floats(0.0, 5.0), st.floats(0.0, 2.0), st.floats(0.0, 1.0))
+def test_identity_with_ridge_on_the_expanded_spectrum(blocks, n, lam, sigma2, tail):
+    xi = np.array([b[0] for b in blocks])
+    m = np.array([b[1] for b in blocks])
+    v = np.array([b[2] for b in blocks])
+    if lam + tail == 0 and n == m.sum():
+        return
+    k = kr.risk(xi, m, v, n, lam, sigma2, tail=tail)
+    # ridge with covariance eigenvalues xi (repeated), beta2 per direction v/(m xi), penalty (lam+t)/n
+    r = ridge.spectrum_risk(np.repeat(xi, m), np.repeat(v / (m * xi), m), n, (lam + tail) / n, sigma2)
+    for name in ("risk", "bias", "variance", "kappa", "df1", "df2"):
+        assert getattr(k, name) == pytest.approx(getattr(r, name), rel=1e-10, abs=1e-14), name
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.floats(1.0, 500.0), st.floats(1e-6, 5.0), st.floats(0.0, 2.0), st.floats(0.0, 2.0))
+def test_risk_finite_nonnegative_and_monotone_in_noise(n, lam, s1, s2):
+    xi, m, v = [1.0, 0.05, 0.002], [1, 20, 210], [0.2, 1.0, 0.5]
+    lo, hi = sorted((s1, s2))
+    a, b = kr.risk(xi, m, v, n, lam, lo), kr.risk(xi, m, v, n, lam, hi)
+    assert np.isfinite(a.risk) and a.risk >= 0 and a.bias >= 0 and a.variance >= 0
+    assert b.risk >= a.risk - 1e-12 * abs(a.risk)
+    L = kr.learned_fraction(a.kappa, xi)
+    assert ((L >= 0) & (L <= 1)).all()
+    assert float(np.sum(np.array(m) * L)) == pytest.approx(a.df1, rel=1e-12)
+
+
+def test_finite_rank_interpolation_peak_is_inf_and_zero_noise_is_finite():
+    assert kr.risk([1.0, 0.5], [2, 3], [1.0, 1.0], 5, 0.0, sigma2=0.3).risk == np.inf
+    sol = kr.risk([1.0, 0.5], [2, 3], [1.0, 1.0], 5, 0.0, sigma2=0.0)
+    assert sol.risk == 0.0
+    # more samples than the rank, ridgeless: kappa = 0, variance sigma2 rank/(n - rank)
+    sol = kr.risk([1.0, 0.5], [2, 3], [1.0, 1.0], 10, 0.0, sigma2=0.3)
+    assert sol.kappa == 0.0 and sol.variance == pytest.approx(0.3 * 5 / 5, rel=1e-12)
+
+
+def test_unlearnable_energy_acts_as_noise():
+    # energy where xi = 0 is never learned and inflates with E0 = 1/(1 - df2/n), like noise
+    with_null = kr.risk([1.0, 0.0], [5, 3], [0.0, 0.4], 12, 0.0, sigma2=0.0)
+    noise = kr.risk([1.0], [5], [0.0], 12, 0.0, sigma2=0.4)
+    assert with_null.risk == pytest.approx(noise.variance + 0.4, rel=1e-12)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(eigs=[1.0, -0.1], mult=[1, 2], energy=[1.0], n=10), "eigs"),
+    (dict(eigs=[1.0], mult=[0], energy=[1.0], n=10), "mult"),
+    (dict(eigs=[1.0], mult=[1], energy=[1.0, 2.0], n=10), "energy"),
+    (dict(eigs=[1.0], mult=[1], energy=[1.0], n=0), "n"),
+    (dict(eigs=[1.0], mult=[1], energy=[1.0], n=5, lam=-1), "lam"),
+    (dict(eigs=[0.0], mult=[1], energy=[1.0], n=5), "positive eigenvalue"),
+])
+def test_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        kr.risk(**kwargs)
+
+
+# ---------------------------------------------------------------------- the sphere
+def test_sphere_spectrum_of_a_polynomial_kernel_is_exact_and_has_no_tail():
+    s = kr.sphere_spectrum("poly:1,1,1", 10)
+    assert s.tail == 0.0 and s.tail_bound == 0.0
+    assert (s.eigs[3:] == 0).all()
+    # h(s) = 1 + s + s^2: xi_0 = 1 + E s^2 = 1 + 1/d; B(d,1) xi_1 = 1; trace = h(1) = 3
+    assert s.eigs[0] == pytest.approx(1.1, rel=1e-14)
+    assert s.mult[1] * s.eigs[1] == pytest.approx(1.0, rel=1e-14)
+    assert float(np.sum(s.mult * s.eigs)) == pytest.approx(3.0, rel=1e-14)
+
+
+def test_tail_counted_as_ridge_is_accurate():
+    # keeping 4 more degrees exactly (30-digit quadrature) changes the risk by less than the bound
+    n = np.array([50.0, 400.0, 800.0])
+    a, sa = kr.sphere_risk("relu-nngp", 20, n, 1e-6, 0.1, energy=[0, 1, 1], kmax=8)
+    b, _ = kr.sphere_risk("relu-nngp", 20, n, 1e-6, 0.1, energy=[0, 1, 1], kmax=12, precision=30)
+    rel = np.abs(a.risk - np.array(b.risk, dtype=float)) / a.risk
+    assert (rel <= sa.tail_bound).all()
+    assert rel.max() < 1e-6
+
+
+@pytest.mark.parametrize("kernel, d, match", [
+    ("poly:1,-1", 5, "not positive semi-definite"),
+    ("exp", 1, "d must be"),
+    ("nope", 5, "h must be"),
+])
+def test_sphere_bad_input(kernel, d, match):
+    with pytest.raises(ValueError, match=match):
+        kr.sphere_spectrum(kernel, d)
+
+
+# ---------------------------------------------------------------------- the polynomial limit
+def test_limit_degree_part_is_marchenko_pastur_ridge():
+    # relu-nngp Taylor coefficients a_0..a_2 = 1/(2 pi), 1/4, 1/(4 pi)
+    a = np.array([1 / (2 * np.pi), 0.25, 1 / (4 * np.pi)])
+    a_gt = 0.5 - a.sum()   # h(1) = 1/2
+    for alpha in (0.2, 0.5, 1.0, 3.0):
+        sol = kr.polynomial_risk("relu-nngp", [0, 1, 0.7], alpha, 2, lam=1e-2, sigma2=0.3)
+        gamma = 1 / (2 * alpha)
+        lam_r = gamma * (1e-2 + a_gt) / a[2]
+        bias, var = ridge.mp_closed_form(gamma, lam_r, r2=0.7, sigma2=0.3)
+        assert sol.risk == pytest.approx(bias + var, rel=1e-11)
+        assert sol.bias == pytest.approx(bias, rel=1e-11)
+        assert sol.lam_ridge == pytest.approx(lam_r, rel=1e-14)
+
+
+def test_limit_non_integer_exponent_is_a_staircase():
+    e = np.array([0.3, 0.7, 1.2, 1.9, 2.5, 3.4])
+    sol = kr.polynomial_risk("exp", [0.5, 1, 1, 1], 1.0, e)
+    np.testing.assert_array_equal(sol.risk, [3.0, 3.0, 2.0, 2.0, 1.0, 0.0])
+    assert (sol.variance == 0).all()
+
+
+def test_limit_peak_at_alpha_l_factorial_one():
+    # degree-2 polynomial kernel: no tail, so at lam = 0 the risk diverges at n = B(d,2) ~ d^2/2
+    assert kr.polynomial_risk("poly:0,0,1", [0, 0, 1], 0.5, 2, sigma2=0.1).risk == np.inf
+    r = kr.polynomial_risk("poly:0,0,1", [0, 0, 1], [0.4, 0.45, 0.55, 0.6], 2, sigma2=0.1).risk
+    assert r[1] > r[0] and r[2] > r[3]
+
+
+@pytest.mark.parametrize("exponent, alpha", [(2.0, 1.0), (2.0, 0.3)])
+def test_finite_d_converges_to_the_limit_at_rate_one_over_d(exponent, alpha):
+    lim = kr.polynomial_risk("relu-nngp", [0, 1, 1], alpha, exponent, lam=1e-3, sigma2=0.1).risk
+    err = []
+    for d in (50, 100, 200, 400):
+        sol, _ = kr.sphere_risk("relu-nngp", d, alpha * d ** exponent, 1e-3, 0.1, energy=[0, 1, 1])
+        err.append(sol.risk - lim)
+    ratios = np.array(err[:-1]) / np.array(err[1:])
+    assert ((ratios > 1.7) & (ratios < 2.3)).all(), ratios   # O(1/d): halves as d doubles
+    assert abs(err[-1]) < 0.1 * lim
+
+
+def test_finite_d_converges_between_integers_at_rate_sqrt_d():
+    # exponent 1.5: degree 1 learned, degree 2 not (n/B(d,2) = 2/sqrt(d) -> 0)
+    err = [1.0 - kr.sphere_risk("relu-nngp", d, d ** 1.5, 1e-3, 0.1, energy=[0, 1, 1])[0].risk
+           for d in (100, 400, 1600)]
+    assert err[0] > err[1] > err[2] > 0
+    slope = np.polyfit(np.log([100, 400, 1600]), np.log(err), 1)[0]
+    assert -0.65 < slope < -0.35
+
+
+def test_limit_bad_input():
+    with pytest.raises(ValueError, match="alpha"):
+        kr.polynomial_risk("exp", [0, 1], 0.0, 1)
+    with pytest.raises(ValueError, match="a_3 = 0"):
+        kr.polynomial_risk("relu-nngp", [0, 1, 1, 1], 1.0, 3.5)
+
+
+# ---------------------------------------------------------------------- command line and MC
+def test_registry_records_have_learned_fractions():
+    recs, meta = evaluate("kernel-ridge", d=20, n=[40, 400], lam=1e-3, energy="0,1,1")
+    assert [k for k in recs[0] if k.startswith("learned_")] == ["learned_0", "learned_1", "learned_2"]
+    assert recs[1]["learned_2"] > recs[0]["learned_2"]
+    assert recs[0]["kernel"] == "exp"
+    with pytest.raises(ValueError, match="single integer"):
+        evaluate("kernel-ridge", d=[20, 30], n=40)
+
+
+def test_small_monte_carlo_agrees():
+    cs = sim.check("exp", 10, 60, [1e-6, 1e-2], energy=[0, 1, 1], sigma2=0.1, seeds=8, n_test=1000)
+    assert all(c.verdict == "agree" for c in cs), [c.to_record() for c in cs]
+
+
+def test_zonal_target_has_the_stated_energy():
+    rng = np.random.default_rng(0)
+    d = 8
+    X = sim.sample_sphere(rng, 200_000, d)
+    E = sim.sample_sphere(rng, 3, d)
+    f = sim.zonal_target(X, E, np.array([0.0, 0.5, 2.0]))
+    se = np.std(f ** 2) / np.sqrt(f.size)
+    assert abs(np.mean(f ** 2) - 2.5) < 4 * se
+    assert multiplicity(d, 2) == 35
