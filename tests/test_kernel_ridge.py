@@ -9,6 +9,8 @@ limit at the predicted rates (``O(1/d)`` at an integer exponent, ``O(d^{-1/2})``
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -192,3 +194,10 @@ def test_zonal_target_has_the_stated_energy():
     se = np.std(f ** 2) / np.sqrt(f.size)
     assert abs(np.mean(f ** 2) - 2.5) < 4 * se
     assert multiplicity(d, 2) == 35
+
+
+def test_limit_kernel_given_by_name_callable_or_taylor_coefficients():
+    by_name = kr.polynomial_risk("exp", [0, 1, 1], 1.0, 2, lam=1e-3).risk
+    assert kr.polynomial_risk(np.exp, [0, 1, 1], 1.0, 2, lam=1e-3).risk == pytest.approx(by_name, rel=1e-12)
+    taylor = [1 / math.factorial(k) for k in range(30)]
+    assert kr.polynomial_risk(taylor, [0, 1, 1], 1.0, 2, lam=1e-3).risk == pytest.approx(by_name, rel=1e-12)

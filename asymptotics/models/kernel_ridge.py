@@ -454,10 +454,13 @@ def polynomial_risk(kernel, energy, alpha, exponent, lam=0.0, sigma2=0.0, *, pre
     integer = E == ell
     K = int(max(ell.max(), energy.size - 1)) + 1
     a = limit_scaled_eigenvalues(kernel, K)
+    # h(1) = sum of all Taylor coefficients, exactly where h is known, so that a_{>l} has no truncation
     if isinstance(kernel, str):
-        h1 = float(resolve_kernel(kernel).np_fn(np.array([1.0]))[0])
+        total = float(resolve_kernel(kernel).np_fn(np.array([1.0]))[0])
+    elif callable(kernel):
+        total = float(np.asarray(kernel(np.array([1.0])), dtype=float).ravel()[0])
     else:
-        h1 = None
+        total = float(np.sum(check_real("kernel", kernel)))
     if (a < -1e-15 * max(1.0, np.abs(a).max())).any():
         raise ValueError(f"kernel: a negative Taylor coefficient a_{int(np.argmax(a < 0))} = "
                          f"{a[np.argmax(a < 0)]:.3g}; not positive definite on spheres of every dimension")
@@ -465,7 +468,6 @@ def polynomial_risk(kernel, energy, alpha, exponent, lam=0.0, sigma2=0.0, *, pre
     v = np.concatenate([energy, np.zeros(K + 1 - energy.size)])
     # a_{>l} = h(1) - sum_{k<=l} a_k (a named kernel's h(1) is exact; else sum the series to K)
     cum = np.cumsum(a)
-    total = h1 if h1 is not None else float(cum[-1])
     a_l = a[ell]
     a_gt = np.maximum(total - cum[ell], 0.0)
     vtail_cum = np.cumsum(v[::-1])[::-1]  # sum_{k >= j} v_k
