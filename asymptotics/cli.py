@@ -329,7 +329,44 @@ def build_parser() -> argparse.ArgumentParser:
                 pm.add_argument("--series", metavar="PARAM=VALUE", help="e.g. lam=0")
                 pm.add_argument("--order", type=int, default=2, help="order of --series (default 2)")
                 pm.add_argument("--regime", help="one named regime (e.g. 'gamma<1')")
+        if cmd == "check":
+            _add_experiments(msub)
     return parser
+
+
+def _experiment_names():
+    from theory_checks.experiments import EXPERIMENTS
+    return EXPERIMENTS
+
+
+def _add_experiments(msub):
+    """``check NAME`` for the finite-width experiments of :mod:`theory_checks.experiments`."""
+    from theory_checks.experiments import EXPERIMENTS, get_experiment
+    for name in EXPERIMENTS:
+        exp = get_experiment(name)
+        pm = msub.add_parser(name, help=exp.description)
+        _add_format(pm)
+        pm.add_argument("--digits", type=int, default=6, help="significant digits in tables")
+        for opt in exp.options:
+            shown = ",".join(map(str, opt.default)) if opt.many else opt.default
+            pm.add_argument(_flag(opt.name), dest=opt.name, type=opt.parse, default=opt.default,
+                            metavar="LIST" if opt.many else "VALUE", help=f"{opt.help} (default {shown})")
+
+
+def _cmd_experiment(args):
+    from theory_checks.experiments import get_experiment
+    from .export import format_records
+    exp = get_experiment(args.model)
+    report = exp.run(**{opt.name: getattr(args, opt.name) for opt in exp.options})
+    args._exit = 0 if report.passed else 1
+    if args.format == "json":
+        return json.dumps({"experiment": exp.name, "passed": bool(report.passed), "summary": report.summary,
+                           "metadata": report.metadata, "records": report.records}, indent=2, default=str)
+    text = format_records(report.records, args.format,
+                          metadata=report.metadata if args.format == "csv" else None, digits=args.digits)
+    if args.format in ("table", "markdown"):
+        text += f"\n{'PASSED' if report.passed else 'FAILED'}: {report.summary}"
+    return text
 
 
 def main(argv=None) -> int:
@@ -339,6 +376,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "hermite":
             text = _cmd_hermite(args)
+        elif args.command == "check" and args.model in _experiment_names():
+            text = _cmd_experiment(args)
         else:
             from .curves import get_model
             entry = get_model(args.model)

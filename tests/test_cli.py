@@ -155,3 +155,17 @@ def test_kernel_ridge_commands(capsys):
     assert "d = 10" in capsys.readouterr().out
     assert main(["risk", "kernel-ridge-limit", "--exponent", "1.5", "--energy", "0,1,1"]) == 0
     assert " 1 " in capsys.readouterr().out
+
+
+def test_experiment_commands(capsys):
+    import json
+    from asymptotics.cli import main
+    code = main(["check", "iterative-linearisation", "--tasks", "linear", "--ks", "1,0", "--d", "5",
+                 "--n", "20", "--m-test", "50", "--m-align", "20", "--width", "16", "--steps", "20",
+                 "--seeds", "2", "--format", "json"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["experiment"] == "iterative-linearisation" and out["records"]
+    assert code == (0 if out["passed"] else 1)
+    with pytest.raises(SystemExit):
+        main(["check", "lazy", "--widths", "64,abc"])
+    assert "--widths" in capsys.readouterr().err
