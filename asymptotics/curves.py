@@ -90,24 +90,13 @@ def _rf_columns(values):
     return {"activation": act, "mu0": mu0}
 
 
-def _parse_energy(text) -> np.ndarray:
-    try:
-        e = np.array([float(v) for v in str(text).split(",") if v.strip()], dtype=float)
-    except ValueError:
-        raise ValueError(f"energy: cannot read {text!r}; give the target energy of degrees 0,1,2,... "
-                         "as a comma-separated list, e.g. 0,1,0.5") from None
-    if e.size == 0:
-        raise ValueError("energy: give at least one degree's energy, e.g. 0,1")
-    return e
-
-
 def _kernel_ridge_theory(kernel, d, n, lam, sigma2, energy, kmax=None, **kw):
     import dataclasses
-    from .models.kernel_ridge import learned_fraction, sphere_risk
+    from .models.kernel_ridge import learned_fraction, parse_energy, sphere_risk
     dd = np.unique(np.asarray(d, dtype=float))
     if dd.size != 1 or not float(dd[0]).is_integer():
         raise ValueError("kernel-ridge: d must be a single integer (sweep n, lam or sigma2 instead)")
-    e = _parse_energy(energy)
+    e = parse_energy(energy)
     sol, spec = sphere_risk(kernel, int(dd[0]), n, lam, sigma2, energy=e,
                             kmax=None if kmax is None else int(np.asarray(kmax).flat[0]), **kw)
     kappa = np.asarray(sol.unknowns["kappa"], dtype=float)
@@ -122,11 +111,32 @@ def _kernel_ridge_columns(values):
 
 def _kernel_ridge_limit_theory(kernel, exponent, alpha, lam, sigma2, energy, **kw):
     from .models.kernel_ridge import polynomial_risk
-    return polynomial_risk(kernel, _parse_energy(energy), alpha, exponent, lam, sigma2, **kw)
+    return polynomial_risk(kernel, energy, alpha, exponent, lam, sigma2, **kw)
+
+
+def _nt_theory(activation, d, n, lam, sigma2, energy, kmax=None, precision=None, **kw):
+    from .models.neural_tangent import risk
+    return risk(n, d, lam, sigma2, activation=activation, energy=energy,
+                kmax=None if kmax is None else int(np.asarray(kmax).flat[0]), precision=precision)
+
+
+def _nt_limit_theory(activation, exponent, alpha, lam, sigma2, energy, precision=None, **kw):
+    from .models.neural_tangent import polynomial_risk
+    return polynomial_risk(alpha, exponent, lam, sigma2, activation=activation, energy=energy,
+                           precision=precision)
+
+
+def _nt_staircase_theory(activation, d, exponent, energy, **kw):
+    from .models.neural_tangent import staircase_result
+    return staircase_result(exponent, d, activation=activation, energy=energy)
+
+
+def _nt_columns(values):
+    return {"activation": values.get("activation", "relu"), "energy": values.get("energy", "0,1,1")}
 
 
 def _registry() -> dict:
-    from .models import kernel_ridge, random_features, ridge
+    from .models import kernel_ridge, neural_tangent, random_features, ridge
     return {
         "ridge": ModelEntry(
             name="ridge",
@@ -190,6 +200,52 @@ def _registry() -> dict:
             description="kernel ridge regression on the sphere, polynomial regime n = alpha d^exponent, d -> oo",
             symbolic=kernel_ridge.KERNEL_RIDGE_LIMIT,
             extra={"columns_from": _kernel_ridge_columns},
+        ),
+        "nt": ModelEntry(
+            name="nt",
+            params=(Param("activation", "relu", "activation (with a derivative): relu, tanh, erf, gelu, "
+                          "softplus, ...", "text"),
+                    Param("d", None, "dimension of the sphere S^{d-1}(sqrt d), an integer >= 2"),
+                    Param("n", None, "number of samples > 0 (theory valid for N d >> n)"),
+                    Param("lam", 0.0, "ridge of K + lam I (not multiplied by n), >= 0"),
+                    Param("sigma2", 0.0, "noise variance >= 0"),
+                    Param("energy", "0,1,1", "target energy ||P_k f||^2 of degrees k = 0,1,2,...", "text"),
+                    Param("kmax", None, "largest degree kept exactly (default: automatic)", optional=True)),
+            theory=_nt_theory,
+            columns=("activation", "energy", "d", "n", "lam", "sigma2", "kappa", "df1", "df2", "risk", "bias",
+                     "variance", "risk_total"),
+            source=neural_tangent.SOURCE,
+            description="neural tangent ridge regression, N d >> n: KRR with the NT kernel at finite d",
+            symbolic=kernel_ridge.KERNEL_RIDGE,
+            extra={"columns_from": _nt_columns},
+        ),
+        "nt-limit": ModelEntry(
+            name="nt-limit",
+            params=(Param("activation", "relu", "activation (with a derivative)", "text"),
+                    Param("exponent", None, "n = alpha d^exponent, exponent >= 0"),
+                    Param("alpha", 1.0, "n = alpha d^exponent, alpha > 0"),
+                    Param("lam", 0.0, "ridge of K + lam I, >= 0"),
+                    Param("sigma2", 0.0, "noise variance >= 0"),
+                    Param("energy", "0,1,1", "target energy of degrees k = 0,1,2,...", "text")),
+            theory=_nt_limit_theory,
+            columns=("activation", "energy", "exponent", "alpha", "lam", "sigma2", "degree", "gamma",
+                     "lam_ridge", "kappa", "risk", "bias", "variance", "risk_total"),
+            source=neural_tangent.SOURCE,
+            description="neural tangent ridge regression, polynomial regime n = alpha d^exponent, d -> oo",
+            symbolic=kernel_ridge.KERNEL_RIDGE_LIMIT,
+            extra={"columns_from": _nt_columns},
+        ),
+        "nt-staircase": ModelEntry(
+            name="nt-staircase",
+            params=(Param("activation", "relu", "activation (with a derivative)", "text"),
+                    Param("d", None, "dimension, an integer >= 3"),
+                    Param("exponent", None, "number of parameters p = d^exponent (exponent >= 1)"),
+                    Param("energy", "0,0.5,0.5", "target energy of degrees k = 0,1,2,...", "text")),
+            theory=_nt_staircase_theory,
+            columns=("activation", "energy", "d", "exponent", "N_rf", "N_nt", "rf", "nt", "limit", "risk"),
+            source=neural_tangent.SOURCE,
+            description="RF vs NT approximation error (infinite data) at p = d^exponent parameters; risk = NT",
+            extra={"columns_from": _nt_columns},
         ),
         "rf": ModelEntry(
             name="rf",

@@ -84,7 +84,8 @@ from ..engine.fixedpoint import DEFAULT_TOL, FixedPointModel, Solution, Trace, s
 from . import ridge as _ridge
 
 __all__ = ["KERNEL_RIDGE", "KERNEL_RIDGE_LIMIT", "SOURCE", "SOURCE_LIMIT", "risk", "learned_fraction",
-           "SphereSpectrum", "sphere_spectrum", "sphere_risk", "polynomial_risk", "degree_formulas"]
+           "SphereSpectrum", "sphere_spectrum", "sphere_risk", "polynomial_risk", "degree_formulas",
+           "parse_energy"]
 
 SOURCE = ("Canatar, Bordelon & Pehlevan 2021, arXiv 2006.13198 (E_g); Simon et al., arXiv 2110.03922 "
           "(eigenlearning: kappa, L_k, E_0); Misiakiewicz & Montanari, arXiv 2308.13431, Lecture 3; "
@@ -156,6 +157,28 @@ KERNEL_RIDGE = FixedPointModel(
     sample_ranges={"n": (10.0, 1000.0), "lam": (0.01, 2.0), "sigma2": (0.1, 3.0), "tail": (0.0, 1.0),
                    "v_null": (0.0, 1.0)},
 )
+
+
+def parse_energy(energy) -> np.ndarray:
+    """Target energies ``||P_k f||^2``, ``k = 0, 1, ...``, from a sequence or a string ``"e0,e1,..."``.
+
+    >>> parse_energy("0, 1, 0.5")
+    array([0. , 1. , 0.5])
+    >>> parse_energy([-1])
+    Traceback (most recent call last):
+    ...
+    ValueError: energy must be >= 0, got -1.0
+    """
+    if isinstance(energy, str):
+        try:
+            energy = [float(t) for t in energy.split(",") if t.strip()]
+        except ValueError:
+            raise ValueError(f"energy: cannot read {energy!r} as comma-separated numbers "
+                             "(the energies of degrees 0, 1, 2, ...)") from None
+    e = check_array_1d("energy", energy, low=0.0)
+    if e.size > 201:
+        raise ValueError(f"energy must have at most 201 entries (degrees 0..200), got {e.size}")
+    return e
 
 
 def _check_spectrum(eigs, mult, energy):
@@ -346,7 +369,7 @@ def sphere_risk(kernel, d, n, lam=0.0, sigma2=0.0, *, energy=(0.0, 1.0), kmax=No
     >>> sol.risk.round(4), spec.kmax
     (array([1.2066, 0.1016]), 10)
     """
-    energy = check_array_1d("energy", energy, low=0.0)
+    energy = parse_energy(energy)
     nn = check_real("n", n, low=1.0, high=1e100)
     d = check_int("d", d, low=2, high=10 ** 7)
     n_max = float(np.max(nn))
@@ -444,7 +467,7 @@ def polynomial_risk(kernel, energy, alpha, exponent, lam=0.0, sigma2=0.0, *, pre
     inf
     """
     from ..expansions.gegenbauer import limit_scaled_eigenvalues, resolve_kernel
-    energy = check_array_1d("energy", energy, low=0.0)
+    energy = parse_energy(energy)
     a_ = check_real("alpha", alpha, low=0.0, high=1e100, low_open=True)
     e_ = check_real("exponent", exponent, low=0.0, high=200.0)
     lam_ = check_real("lam", lam, low=0.0, high=1e100)

@@ -1,0 +1,256 @@
+"""The NT model (asymptotics.models.neural_tangent) against independent witnesses, and fast Monte Carlo.
+
+Witnesses: exact finite-d kernels whose Funk-Hecke eigenvalues come from the Gegenbauer layer's own
+quadrature (relu: rho (pi - arccos rho)/(2 pi) at every d; sigma = t + t^2/2: rho + rho^2 at every d),
+the Hermite layer (two routes to the d -> oo limit), asymptotics.kernels.ntk (the limit kernel),
+the Mei-Montanari random-features formula (the RF approximation error at psi2 -> oo), the general
+ridge deterministic equivalent (kernel ridge with multiplicities expanded), and Monte Carlo of the
+finite-N kernel and of the closed-form population Gram matrices. Long runs: test_neural_tangent_mc.py.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from asymptotics.activations import get_activation
+from asymptotics.expansions.gegenbauer import _gegenbauer_table, kernel_eigenvalues, multiplicity
+from asymptotics.models import neural_tangent as nt
+from theory_checks import neural_tangent as tc
+
+POLY = get_activation("poly", coeffs=[0, 1, 0.5])        # sigma' = 1 + t: h_NT(rho) = rho + rho^2 at every d
+
+
+def _relu_nt_kernel(rho):
+    r = np.clip(rho, -1.0, 1.0)
+    return r * (np.pi - np.arccos(r)) / (2 * np.pi)
+
+
+# ------------------------------------------------------------------------------------------------
+# Gegenbauer coefficients of ridge functions
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("d", [3, 7, 40])
+def test_coefficients_of_polynomials_are_exact(d):
+    # t^3 = 3 t (d+2)/(d+2) ... check through the reconstruction f(t) = sum_k lambda_k B_k P_k(t/sqrt d)
+    lam, _ = nt.gegenbauer_coefficients(lambda t: t ** 3 - 2 * t + 1, d, 5)
+    B = np.array([float(b) for b in multiplicity(d, list(range(6)))])
+    t = np.linspace(-math.sqrt(d), math.sqrt(d), 7)
+    rec = (lam * B) @ _gegenbauer_table(5, t / math.sqrt(d), d)
+    np.testing.assert_allclose(rec, t ** 3 - 2 * t + 1, rtol=0, atol=1e-11 * d ** 1.5)
+    assert abs(lam[4]) < 1e-14 and abs(lam[5]) < 1e-14
+
+
+@pytest.mark.parametrize("d", [3, 20, 1000])
+def test_parseval_for_relu(d):
+    # E relu(<w,x>)^2 = 1/2 at every d: sum_k B(d,k) lambda_k^2 -> 1/2 (tail O(k^-2))
+    spec = nt.rf_spectrum("relu", d, 60)
+    assert spec.trace == pytest.approx(0.5, abs=1e-12)
+    assert 0 <= spec.tail < 2e-3
+
+
+def test_bad_inputs_name_the_parameter():
+    with pytest.raises(ValueError, match="d must be"):
+        nt.nt_spectrum("relu", 1, 3)
+    with pytest.raises(ValueError, match="kmax"):
+        nt.nt_spectrum("relu", 10, -1)
+    with pytest.raises(ValueError, match="sigma'"):
+        nt.nt_spectrum("step", 10, 2)
+    with pytest.raises(ValueError, match="n must be"):
+        nt.risk(0, 10)
+    with pytest.raises(ValueError, match="energy"):
+        nt.risk(10, 10, energy="a,b")
+    with pytest.raises(ValueError, match="model"):
+        nt.approximation_error(5, 10, model="nn")
+    with pytest.raises(ValueError, match="integer exponent"):
+        nt.staircase_limit(2.0)
+    with pytest.raises(ValueError, match="at least one neuron"):
+        nt.staircase(0.5, 20)
+
+
+# ------------------------------------------------------------------------------------------------
+# finite-d eigenvalues: the recurrence route vs the Funk-Hecke integral of the exact kernel
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("d", [20, 50])
+def test_nt_eigenvalues_relu_match_exact_kernel(d):
+    spec = nt.nt_spectrum("relu", d, 6)
+    ref = kernel_eigenvalues(_relu_nt_kernel, d, 6, tol=1e-12)
+    B = spec.mult_float
+    np.testing.assert_allclose(B * spec.eigenvalues, B * ref.eigenvalues, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("d", [5, 20, 200])
+def test_nt_eigenvalues_poly_match_exact_kernel(d):
+    spec = nt.nt_spectrum(POLY, d, 4)
+    ref = kernel_eigenvalues("poly:0,1,1", d, 4)
+    B = spec.mult_float
+    np.testing.assert_allclose(B * spec.eigenvalues, B * ref.eigenvalues, rtol=0, atol=1e-12)
+    assert spec.tail == 0.0 and spec.eigenvalues[3] == 0.0
+
+
+@pytest.mark.parametrize("d", [4, 30])
+def test_rf_eigenvalues_relu_are_arccos_at_every_d(d):
+    # E_w relu(<w,x>) relu(<w,x'>) is the arc-cosine kernel at every d (only second moments enter)
+    spec = nt.rf_spectrum("relu", d, 6)
+    ref = kernel_eigenvalues("relu-nngp", d, 6, tol=1e-10)
+    np.testing.assert_allclose(spec.mult_float * spec.eigenvalues, spec.mult_float * ref.eigenvalues,
+                               rtol=0, atol=1e-10)
+
+
+def test_nt_eigenvalue_closed_forms_d3():
+    # d = 3, relu: 1/16, 1/4, 35/256 (rational: the Legendre moments of rho (pi - acos rho)/(2 pi))
+    np.testing.assert_allclose(nt.nt_spectrum("relu", 3, 2).scaled, [1 / 16, 1 / 4, 35 / 256], rtol=1e-13)
+
+
+# ------------------------------------------------------------------------------------------------
+# d -> oo limit: two routes, the limit kernel, the rate
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("act", ["relu", "tanh", "erf", "gelu", "softplus"])
+def test_limit_two_routes_agree(act):
+    a = nt.limit_eigenvalues(act, 8, route="hermite")
+    b = nt.limit_eigenvalues(act, 8, route="derivative")
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("act", ["relu", "erf"])
+def test_limit_is_the_taylor_series_of_the_first_layer_ntk(act):
+    a = nt.limit_eigenvalues(act, 80)
+    rho = np.array([-0.5, -0.1, 0.0, 0.3, 0.5])
+    series = np.polynomial.polynomial.polyval(rho, a)
+    np.testing.assert_allclose(series, nt.nt_kernel_function(act, rho), rtol=0, atol=1e-10)
+
+
+def test_limit_rf_is_dual_kernel():
+    np.testing.assert_allclose(nt.limit_eigenvalues("relu", 4, model="rf"),
+                               [1 / (2 * np.pi), 0.25, 1 / (4 * np.pi), 0.0, 1 / (48 * np.pi)], atol=1e-15)
+
+
+@pytest.mark.parametrize("model", ["nt", "rf"])
+def test_finite_d_converges_at_rate_one_over_d(model):
+    a = nt.limit_eigenvalues("tanh", 4, model=model)
+    errs = []
+    for d in (1000, 10000):
+        spec = (nt.nt_spectrum if model == "nt" else nt.rf_spectrum)("tanh", d, 4)
+        errs.append(np.abs(spec.scaled - a)[[1, 2, 3]].max())
+    slope = math.log10(errs[1] / errs[0])
+    assert -1.1 < slope < -0.9, (errs, slope)
+
+
+# ------------------------------------------------------------------------------------------------
+# KRR with the NT kernel
+# ------------------------------------------------------------------------------------------------
+def test_polynomial_activation_has_an_interpolation_peak():
+    # h_NT = rho + rho^2 has rank 1 + d + B(d, 2) = 230 at d = 20: ridgeless risk sigma2 r/(n - r) above
+    r = nt.risk([229, 230, 253], 20, 0.0, 0.5, activation=POLY, energy=[0, 0.5, 0.5])
+    assert r.risk[1] == math.inf
+    assert r.risk[2] == pytest.approx(0.5 * 230 / 23, rel=1e-10)
+
+
+def test_finite_d_risk_tends_to_the_polynomial_regime_limit():
+    alpha = np.array([0.5, 2.0, 4.0])
+    lim = nt.polynomial_risk(alpha, 1.0, 0.0, 0.5, energy=[0, 1, 1]).risk
+    gaps = [np.abs(nt.risk(alpha * d, d, 0.0, 0.5, energy=[0, 1, 1]).risk - lim).max() for d in (400, 1600)]
+    assert gaps[1] < 0.01 and 3.0 < gaps[0] / gaps[1] < 5.0          # O(1/d)
+
+
+def test_risk_records_and_broadcast():
+    r = nt.risk([[50.0], [100.0]], [10, 20], 1e-3, 0.1)
+    assert r.shape == (2, 2)
+    recs = r.records()
+    assert len(recs) == 4 and {"n", "d", "lam", "sigma2", "risk", "bias", "variance", "kappa"} <= set(recs[0])
+
+
+# ------------------------------------------------------------------------------------------------
+# approximation error: the RF equivalent against Mei-Montanari, limits, NT consistency
+# ------------------------------------------------------------------------------------------------
+def _rf_linear_limit(psi1, mu1, mu_star):
+    """d -> oo, N = psi1 d, linear target: psi1 = mu1^2/(mu1^2 + k) + mu_star^2/k, error k/(k + mu1^2)."""
+    a, m = mu1 ** 2, mu_star ** 2
+    # psi1 k (a + k) = a k + m (a + k)  ->  psi1 k^2 + (psi1 a - a - m) k - m a = 0
+    b = psi1 * a - a - m
+    k = (-b + math.sqrt(b * b + 4 * psi1 * m * a)) / (2 * psi1)
+    return k / (k + a)
+
+
+@pytest.mark.parametrize("psi1", [0.5, 1.0, 3.0])
+def test_rf_approximation_matches_mei_montanari_infinite_data(psi1):
+    from asymptotics.models import random_features as rf
+    mu0, mu1, mu_star = rf.activation_constants("relu")
+    mm = rf.risk(psi1, 1e7, 0.0, activation="relu", F1sq=1.0).risk     # psi2 -> oo, ridgeless
+    assert _rf_linear_limit(psi1, mu1, mu_star) == pytest.approx(mm, rel=1e-5)
+    fin = nt.approximation_error(psi1 * 2000, 2000, model="rf", energy=[0, 1])
+    assert fin == pytest.approx(mm, rel=2e-3)                              # O(1/d) at d = 2000
+
+
+def test_staircase_tends_to_ghorbani_limit():
+    ex = np.array([0.6, 1.5, 2.5])
+    lim = nt.staircase_limit(ex, energy=[0, 0.5, 0.5])
+    rf = nt.approximation_error(10000.0 ** ex, 10000, model="rf", energy=[0, 0.5, 0.5])
+    np.testing.assert_allclose(rf, lim, atol=0.06)
+    nt_ = nt.approximation_error(10000.0 ** (ex[1:] - 1), 10000, model="nt", energy=[0, 0.5, 0.5])
+    np.testing.assert_allclose(nt_, lim[1:], atol=0.06)
+
+
+@settings(max_examples=15, deadline=None)
+@given(N=st.floats(1.0, 400.0), e1=st.floats(0.0, 1.0), e2=st.floats(0.0, 1.0))
+def test_approximation_error_is_monotone_and_bounded(N, e1, e2):
+    e = [0.0, e1, e2]
+    for model in ("rf", "nt"):
+        a, b = nt.approximation_error([N, 2 * N], 15, model=model, energy=e)
+        assert 0.0 <= b <= a * (1 + 1e-9) + 1e-12 and a <= e1 + e2 + 1e-12
+
+
+def test_nt_psi_is_dominated_by_the_block():
+    # the PSD argument behind the NT equivalent: d xi_k >= psi_k for every degree
+    for act, d in (("relu", 20), ("tanh", 30), (POLY, 10)):
+        s = nt.nt_spectrum(act, d, 6)
+        assert np.all(d * s.eigenvalues >= s.psi * (1 - 1e-12))
+
+
+# ------------------------------------------------------------------------------------------------
+# the simulators' closed forms against Monte Carlo
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("model", ["rf", "nt"])
+def test_population_grams_against_monte_carlo(model):
+    rng = np.random.default_rng(3)
+    d, N, M = 6, 3, 200_000
+    e = np.array([0.2, 0.5, 0.3, 0.4])
+    lam2 = tc._relu_lambdas(d, 3) ** 2
+    W = tc._sphere(rng, N, d, 1.0)
+    U, _ = tc._grams(model, W, e, lam2)
+    X = tc._sphere(rng, M, d, math.sqrt(d))
+    if model == "rf":
+        Phi = np.maximum(X @ W.T, 0.0)
+    else:
+        Phi = ((X @ W.T > 0)[:, :, None] * X[:, None, :]).reshape(M, N * d)
+    mean = Phi.T @ Phi / M
+    se = np.sqrt(np.maximum((Phi ** 2).T @ Phi ** 2 / M - mean ** 2, 0.0) / M)
+    z = np.abs(mean - U) / np.maximum(se, 1e-12)
+    assert z.max() < 5.0
+
+
+def test_nt_kernel_matrix_is_the_feature_gram():
+    rng = np.random.default_rng(1)
+    X, W = rng.standard_normal((6, 5)), rng.standard_normal((4, 5))
+    F = nt.nt_features(X, W, "tanh")
+    np.testing.assert_allclose(nt.nt_kernel_matrix(X, X, W, "tanh"), F @ F.T, rtol=1e-12)
+
+
+# ------------------------------------------------------------------------------------------------
+# fast Monte Carlo (reduced sizes; full sizes in test_neural_tangent_mc.py)
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("model", ["nt", "rf"])
+def test_kernel_eigenvalues_monte_carlo_fast(model):
+    cs = tc.check_kernel("relu", 10, 20, 4, model=model, m=600, seeds=8, k_se=4.0)
+    assert all(c.verdict == "agree" for c in cs), [c.to_record() for c in cs]
+
+
+def test_nt_ridge_monte_carlo_fast():
+    cs = tc.check(60, [0.0, 1e-2], d=10, N=200, energy=[0, 0.5, 0.5], sigma2=0.2, seeds=6, m_test=500)
+    assert all(c.verdict == "agree" for c in cs), [c.to_record() for c in cs]
+
+
+def test_approximation_monte_carlo_fast():
+    cs = tc.check_approximation([1.5, 1.9], 12, energy=[0, 0.5, 0.5], seeds=4)
+    assert len(cs) == 4 and all(c.verdict == "agree" for c in cs), [c.to_record() for c in cs]
