@@ -36,7 +36,7 @@ def _add_format(p):
 
 def _add_model_params(p, entry, sweep_help=False):
     for prm in entry.params:
-        default = "required" if prm.default is None else f"default {prm.default}"
+        default = ("optional" if prm.optional else "required") if prm.default is None else f"default {prm.default}"
         extra = " (START:STOP:NUM[:log] or a,b,c for a sweep)" if sweep_help and prm.kind == "real" else ""
         p.add_argument(_flag(prm.name), dest=prm.name, default=None, metavar="VALUE",
                        help=f"{prm.help}; {default}{extra}")
@@ -169,7 +169,7 @@ def _cmd_check(args, entry):
     if args.format == "table":
         dim = f"d = {rows[0]['d']}" if "d" in rows[0] else f"dimension {rows[0].get('p')} (the spectrum's)"
         text += (f"\n{len(rows) - n_bad} of {len(rows)} points agree within {comps[0].k_se:g} standard "
-                 f"errors plus the finite-size allowance ({meta['allowance']}); {dim}, "
+                 f"errors (as a Student-t quantile with seeds - 1 degrees of freedom) plus the finite-size allowance ({meta['allowance']}); {dim}, "
                  f"{args.seeds} seeds.")
     args._exit = 1 if n_bad else 0
     return text

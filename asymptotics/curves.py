@@ -135,6 +135,36 @@ def _nt_columns(values):
     return {"activation": values.get("activation", "relu"), "energy": values.get("energy", "0,1,1")}
 
 
+_ENERGY = Param("energy", "0,1,1", "target energy ||P_k f||^2 of degrees k = 0,1,2,...", "text")
+
+
+def _sphere_params(first: Param, n_help: str = "number of samples > 0") -> tuple:
+    """Parameters of a kernel model at finite d on S^{d-1}(sqrt d) (kernel-ridge, nt)."""
+    return (first,
+            Param("d", None, "dimension of the sphere S^{d-1}(sqrt d), an integer >= 2"),
+            Param("n", None, n_help),
+            Param("lam", 0.0, "ridge of K + lam I (not multiplied by n), >= 0"),
+            Param("sigma2", 0.0, "noise variance >= 0"),
+            _ENERGY,
+            Param("kmax", None, "largest degree kept exactly (default: automatic)", optional=True))
+
+
+def _limit_params(first: Param) -> tuple:
+    """Parameters of a polynomial-regime limit n = alpha d^exponent, d -> oo."""
+    return (first,
+            Param("exponent", None, "n = alpha d^exponent, exponent >= 0"),
+            Param("alpha", 1.0, "n = alpha d^exponent, alpha > 0"),
+            Param("lam", 0.0, "ridge of K + lam I, >= 0"),
+            Param("sigma2", 0.0, "noise variance >= 0"),
+            _ENERGY)
+
+
+_SPHERE_COLUMNS = ("energy", "d", "n", "lam", "sigma2", "kappa", "df1", "df2", "risk", "bias", "variance",
+                   "risk_total")
+_LIMIT_COLUMNS = ("energy", "exponent", "alpha", "lam", "sigma2", "degree", "gamma", "lam_ridge", "kappa",
+                  "risk", "bias", "variance", "risk_total")
+
+
 def _registry() -> dict:
     from .models import kernel_ridge, neural_tangent, random_features, ridge
     return {
@@ -169,17 +199,10 @@ def _registry() -> dict:
         ),
         "kernel-ridge": ModelEntry(
             name="kernel-ridge",
-            params=(Param("kernel", "exp", "inner-product kernel h(<x,x'>/d): exp, relu-nngp or "
-                          "poly:c0,c1,...", "text"),
-                    Param("d", None, "dimension of the sphere S^{d-1}(sqrt d), an integer >= 2"),
-                    Param("n", None, "number of samples > 0"),
-                    Param("lam", 0.0, "ridge of K + lam I (not multiplied by n), >= 0"),
-                    Param("sigma2", 0.0, "noise variance >= 0"),
-                    Param("energy", "0,1,1", "target energy ||P_k f||^2 of degrees k = 0,1,2,...", "text"),
-                    Param("kmax", None, "largest degree kept exactly (default: automatic)", optional=True)),
+            params=_sphere_params(Param("kernel", "exp", "inner-product kernel h(<x,x'>/d): exp, relu-nngp "
+                                        "or poly:c0,c1,...", "text")),
             theory=_kernel_ridge_theory,
-            columns=("kernel", "energy", "d", "n", "lam", "sigma2", "kappa", "df1", "df2", "risk", "bias",
-                     "variance", "risk_total"),
+            columns=("kernel",) + _SPHERE_COLUMNS,
             source=kernel_ridge.SOURCE,
             description="kernel ridge regression on the sphere, exact finite-d spectrum, excess risk",
             symbolic=kernel_ridge.KERNEL_RIDGE,
@@ -187,15 +210,10 @@ def _registry() -> dict:
         ),
         "kernel-ridge-limit": ModelEntry(
             name="kernel-ridge-limit",
-            params=(Param("kernel", "exp", "inner-product kernel: exp, relu-nngp or poly:c0,c1,...", "text"),
-                    Param("exponent", None, "n = alpha d^exponent, exponent >= 0"),
-                    Param("alpha", 1.0, "n = alpha d^exponent, alpha > 0"),
-                    Param("lam", 0.0, "ridge of K + lam I, >= 0"),
-                    Param("sigma2", 0.0, "noise variance >= 0"),
-                    Param("energy", "0,1,1", "target energy of degrees k = 0,1,2,...", "text")),
+            params=_limit_params(Param("kernel", "exp", "inner-product kernel: exp, relu-nngp or "
+                                       "poly:c0,c1,...", "text")),
             theory=_kernel_ridge_limit_theory,
-            columns=("kernel", "energy", "exponent", "alpha", "lam", "sigma2", "degree", "gamma", "lam_ridge",
-                     "kappa", "risk", "bias", "variance", "risk_total"),
+            columns=("kernel",) + _LIMIT_COLUMNS,
             source=kernel_ridge.SOURCE_LIMIT,
             description="kernel ridge regression on the sphere, polynomial regime n = alpha d^exponent, d -> oo",
             symbolic=kernel_ridge.KERNEL_RIDGE_LIMIT,
@@ -203,17 +221,11 @@ def _registry() -> dict:
         ),
         "nt": ModelEntry(
             name="nt",
-            params=(Param("activation", "relu", "activation (with a derivative): relu, tanh, erf, gelu, "
-                          "softplus, ...", "text"),
-                    Param("d", None, "dimension of the sphere S^{d-1}(sqrt d), an integer >= 2"),
-                    Param("n", None, "number of samples > 0 (theory valid for N d >> n)"),
-                    Param("lam", 0.0, "ridge of K + lam I (not multiplied by n), >= 0"),
-                    Param("sigma2", 0.0, "noise variance >= 0"),
-                    Param("energy", "0,1,1", "target energy ||P_k f||^2 of degrees k = 0,1,2,...", "text"),
-                    Param("kmax", None, "largest degree kept exactly (default: automatic)", optional=True)),
+            params=_sphere_params(Param("activation", "relu", "activation (with a derivative): relu, tanh, "
+                                        "erf, gelu, softplus, ...", "text"),
+                                  "number of samples > 0 (theory valid for N d >> n)"),
             theory=_nt_theory,
-            columns=("activation", "energy", "d", "n", "lam", "sigma2", "kappa", "df1", "df2", "risk", "bias",
-                     "variance", "risk_total"),
+            columns=("activation",) + _SPHERE_COLUMNS,
             source=neural_tangent.SOURCE,
             description="neural tangent ridge regression, N d >> n: KRR with the NT kernel at finite d",
             symbolic=kernel_ridge.KERNEL_RIDGE,
@@ -221,15 +233,9 @@ def _registry() -> dict:
         ),
         "nt-limit": ModelEntry(
             name="nt-limit",
-            params=(Param("activation", "relu", "activation (with a derivative)", "text"),
-                    Param("exponent", None, "n = alpha d^exponent, exponent >= 0"),
-                    Param("alpha", 1.0, "n = alpha d^exponent, alpha > 0"),
-                    Param("lam", 0.0, "ridge of K + lam I, >= 0"),
-                    Param("sigma2", 0.0, "noise variance >= 0"),
-                    Param("energy", "0,1,1", "target energy of degrees k = 0,1,2,...", "text")),
+            params=_limit_params(Param("activation", "relu", "activation (with a derivative)", "text")),
             theory=_nt_limit_theory,
-            columns=("activation", "energy", "exponent", "alpha", "lam", "sigma2", "degree", "gamma",
-                     "lam_ridge", "kappa", "risk", "bias", "variance", "risk_total"),
+            columns=("activation",) + _LIMIT_COLUMNS,
             source=neural_tangent.SOURCE,
             description="neural tangent ridge regression, polynomial regime n = alpha d^exponent, d -> oo",
             symbolic=kernel_ridge.KERNEL_RIDGE_LIMIT,

@@ -18,17 +18,17 @@ def test_mean_se_tolerance_z_verdict():
     assert c.mc_mean == 3.5
     assert c.mc_se == pytest.approx(se, rel=1e-15)
     assert c.n_seeds == 4 and c.k_se == 2.0 and c.allowance == 0.25
-    assert c.tolerance == pytest.approx(2.0 * se + 0.25, rel=1e-15)
+    assert c.tolerance == pytest.approx(c.k_eff * se + 0.25, rel=1e-15)
     assert c.z == pytest.approx(0.5 / se, rel=1e-15)
     assert c.verdict == "agree"
-    assert compare(3.5 + 2 * se + 0.25 + 1e-9, x, allowance=0.25, k_se=2.0).verdict == "disagree"
-    assert compare(3.5 - 2 * se - 0.25 - 1e-9, x, allowance=0.25, k_se=2.0).verdict == "disagree"
+    assert compare(3.5 + c.k_eff * se + 0.25 + 1e-9, x, allowance=0.25, k_se=2.0).verdict == "disagree"
+    assert compare(3.5 - c.k_eff * se - 0.25 - 1e-9, x, allowance=0.25, k_se=2.0).verdict == "disagree"
 
 
 def test_default_k_is_three():
     c = compare(0.0, [1.0, -1.0])
     assert c.k_se == 3.0 and c.allowance == 0.0
-    assert c.tolerance == 3.0 * c.mc_se
+    assert c.tolerance == c.k_eff * c.mc_se
 
 
 def test_to_record_is_flat_and_ordered():
@@ -140,6 +140,22 @@ def test_properties(theory, samples, allowance, k):
         return
     assert not math.isnan(c.z)
     assert c.verdict in ("agree", "disagree")
-    assert (c.verdict == "agree") == (abs(c.mc_mean - theory) <= k * c.mc_se + allowance)
+    assert c.k_eff >= k
+    assert (c.verdict == "agree") == (abs(c.mc_mean - theory) <= c.k_eff * c.mc_se + allowance)
     if allowance == 0.0 and c.mc_se > 0 and abs(c.z) < k * (1 - 1e-9):
         assert c.verdict == "agree"
+
+
+def test_k_eff_is_the_student_t_quantile_at_the_normal_level():
+    from scipy import stats
+    c5 = compare(0.0, [0.1, -0.2, 0.05, 0.3, -0.1])
+    assert c5.k_eff == pytest.approx(stats.t.ppf(stats.norm.cdf(3.0), 4), rel=1e-10)
+    assert 6.6 < c5.k_eff < 6.65
+    big = compare(0.0, np.random.default_rng(0).standard_normal(100_000))
+    assert big.k_eff == pytest.approx(3.0, abs=1e-3)
+    # the false-alarm rate of the t-based test is the nominal one at S = 5 (normal quantile: ~1.6% at k=4)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((20_000, 5))
+    m, se = x.mean(axis=1), x.std(axis=1, ddof=1) / np.sqrt(5)
+    alarms = np.mean(np.abs(m) > compare(0.0, x[0], k_se=2.0).k_eff * se)
+    assert abs(alarms - 2 * stats.norm.sf(2.0)) < 4 * np.sqrt(0.0455 / 20_000)

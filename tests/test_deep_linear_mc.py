@@ -8,7 +8,6 @@ and scaled by ASYMPTOTICS_MC_SCALE.
 from __future__ import annotations
 
 import inspect
-import math
 import os
 
 import numpy as np
@@ -17,17 +16,9 @@ import pytest
 from asymptotics.models import deep_linear as dl
 from theory_checks import deep_linear as sim
 from theory_checks.experiments import Report, get_experiment
+from theory_checks.compare import mc_scale as _mc_scale
 
 
-def _mc_scale() -> float:
-    raw = os.environ.get("ASYMPTOTICS_MC_SCALE", "1.0")
-    try:
-        scale = float(raw)
-    except ValueError:
-        raise ValueError(f"ASYMPTOTICS_MC_SCALE must be a positive float, got {raw!r}") from None
-    if not (scale > 0 and math.isfinite(scale)):
-        raise ValueError(f"ASYMPTOTICS_MC_SCALE must be a positive float, got {raw!r}")
-    return scale
 
 
 def _random_layers(rng, widths, batch=()):

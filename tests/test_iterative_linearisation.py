@@ -4,7 +4,6 @@ is lazy training), the block arithmetic, the predictor convention, and the K-tre
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import pytest
@@ -14,17 +13,9 @@ from theory_checks import iterative_linearisation as il
 from theory_checks.iterative_linearisation import alignment, iterative_linearisation
 from theory_checks.lazy import (Network, linearized_closed_form, make_task, train_gd,
                                 train_linearized_gd)
+from theory_checks.compare import mc_scale as _mc_scale
 
 
-def _mc_scale() -> float:
-    raw = os.environ.get("ASYMPTOTICS_MC_SCALE", "1.0")
-    try:
-        scale = float(raw)
-    except ValueError:
-        raise ValueError(f"ASYMPTOTICS_MC_SCALE must be a positive float, got {raw!r}") from None
-    if not (scale > 0 and math.isfinite(scale)):
-        raise ValueError(f"ASYMPTOTICS_MC_SCALE must be a positive float, got {raw!r}")
-    return scale
 
 
 def _problem(seed, d=4, width=12, depth=2, alpha=0.5, activation="relu", n=10, m=6, task="he2"):

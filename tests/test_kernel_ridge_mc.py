@@ -10,27 +10,22 @@ simulation where the theory puts them.
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import pytest
 
 from asymptotics.models import kernel_ridge as kr
 from theory_checks import kernel_ridge as sim
+from theory_checks.compare import mc_scale as _scale
 
 pytestmark = pytest.mark.slow
 
 
-def _scale() -> float:
-    s = float(os.environ.get("ASYMPTOTICS_MC_SCALE", "1.0"))
-    if not (s > 0 and math.isfinite(s)):
-        raise ValueError(f"ASYMPTOTICS_MC_SCALE must be a positive float, got {s}")
-    return s
 
 
 @pytest.mark.parametrize("d", [20, 40])
 def test_theory_agrees_with_simulation_across_two_degrees(d):
-    seeds = max(3, round(12 * _scale()))
+    seeds = max(6, round(12 * _scale()))
     ns = sorted({d // 2, d, 2 * d, d * d // 4, d * d // 2, d * d, 2 * d * d})
     bad = []
     for n in ns:

@@ -10,7 +10,6 @@ form. The width/scale exponents are measured at reduced size by default and at f
 from __future__ import annotations
 
 import math
-import os
 
 import mpmath
 import numpy as np
@@ -20,17 +19,9 @@ from hypothesis import assume, given, settings, strategies as st
 from theory_checks import lazy
 from theory_checks.lazy import (Network, fit_exponent, linearized_closed_form, make_task, sphere,
                                 train_gd, train_linearized_gd)
+from theory_checks.compare import mc_scale as _mc_scale
 
 
-def _mc_scale() -> float:
-    raw = os.environ.get("ASYMPTOTICS_MC_SCALE", "1.0")
-    try:
-        scale = float(raw)
-    except ValueError:
-        raise ValueError(f"ASYMPTOTICS_MC_SCALE must be a positive float, got {raw!r}") from None
-    if not (scale > 0 and math.isfinite(scale)):
-        raise ValueError(f"ASYMPTOTICS_MC_SCALE must be a positive float, got {raw!r}")
-    return scale
 
 
 def _problem(seed, d=3, width=8, depth=2, alpha=1.0, activation="tanh", n=6, m=5, centered=False):

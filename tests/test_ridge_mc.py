@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import os
 from types import SimpleNamespace
 
 import numpy as np
@@ -19,17 +18,9 @@ from hypothesis import given, settings, strategies as st
 
 from theory_checks import ridge
 from theory_checks.compare import Comparison, compare
+from theory_checks.compare import mc_scale as _mc_scale
 
 
-def _mc_scale() -> float:
-    raw = os.environ.get("ASYMPTOTICS_MC_SCALE", "1.0")
-    try:
-        scale = float(raw)
-    except ValueError:
-        raise ValueError(f"ASYMPTOTICS_MC_SCALE must be a positive float, got {raw!r}") from None
-    if not (scale > 0 and math.isfinite(scale)):
-        raise ValueError(f"ASYMPTOTICS_MC_SCALE must be a positive float, got {raw!r}")
-    return scale
 
 
 def local_theory(gamma, lam, r2=1.0, sigma2=1.0):

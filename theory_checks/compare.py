@@ -15,12 +15,15 @@ itself: its expectation ``E X`` differs from ``T`` by a deterministic *finite-si
 bound on that bias, the **finite-size allowance** ``a >= 0`` (absolute, same units as the risk);
 e.g. :func:`theory_checks.ridge.finite_size_allowance`. The check then reads
 
-    ``|m - T| <= k * se + a``      (default ``k = 3``)
+    ``|m - T| <= k_eff * se + a``,   ``k_eff = t_{S-1}^{-1}(Phi(k))``  (default ``k = 3``)
 
-and the verdict is ``"agree"`` if it holds, else ``"disagree"``. If ``|E X - T| <= a``, the
-normal approximation of the mean (central limit theorem) gives a false-alarm probability of at
-most about ``P(|N(0,1)| > k) = 0.27 %`` for ``k = 3`` (a little more with few seeds, where
-``se`` is itself noisy: the exact Student-t tail with 19 degrees of freedom is ``0.74 %``).
+and the verdict is ``"agree"`` if it holds, else ``"disagree"``. ``k`` is stated in normal standard
+errors and ``k_eff`` is the Student-t quantile with ``S - 1`` degrees of freedom at the same level,
+because ``se`` is itself estimated from ``S`` draws: if ``|E X - T| <= a``, the false-alarm
+probability is then at most ``P(|N(0,1)| > k) = 0.27 %`` for ``k = 3`` at every ``S`` (with the
+normal quantile it would be 1.6 % per point at ``S = 5`` for ``k = 4``, enough to make a 30-point
+check fail one time in three). For ``k = 3``, ``k_eff`` is 6.6 at ``S = 5``, 4.1 at ``S = 10``, 3.4 at
+``S = 20`` and 3.2 at ``S = 40``.
 ``z = (m - T) / se`` is reported so that a reader can judge the size of a discrepancy in
 standard errors. A non-zero allowance is what makes a check at finite ``d`` honest: with enough
 seeds ``se -> 0`` and without it every finite-size simulation would eventually "disagree".
@@ -34,8 +37,8 @@ Example:
     >>> c = compare(1.0, [0.9, 1.1, 1.0, 1.05, 0.95], allowance=0.01, params={"gamma": 0.5})
     >>> c.verdict, c.n_seeds
     ('agree', 5)
-    >>> round(c.mc_se, 6), round(c.tolerance, 6)
-    (0.035355, 0.116066)
+    >>> round(c.mc_se, 6), round(c.k_eff, 4), round(c.tolerance, 6)
+    (0.035355, 6.6202, 0.24406)
     >>> c.to_record()["gamma"], c.to_record()["verdict"]
     (0.5, 'agree')
     >>> compare(float("inf"), [1e3, 2e3]).verdict
@@ -50,7 +53,7 @@ import numpy as np
 
 from asymptotics._validation import check_int, check_real
 
-__all__ = ["Comparison", "compare", "compare_many", "RESERVED_KEYS"]
+__all__ = ["Comparison", "compare", "compare_many", "mc_scale", "RESERVED_KEYS"]
 
 #: Keys of :meth:`Comparison.to_record` besides the parameters; parameter names must avoid them.
 RESERVED_KEYS = ("theory", "mc_mean", "mc_se", "z", "allowance", "tolerance", "verdict", "n_seeds")
@@ -97,9 +100,15 @@ class Comparison:
         object.__setattr__(self, "k_se", float(check_real("k_se", self.k_se, low=0.0, low_open=True)))
 
     @property
+    def k_eff(self) -> float:
+        """``k_se`` as a Student-t quantile with ``n_seeds - 1`` degrees of freedom (same tail level)."""
+        from scipy import stats
+        return float(stats.t.isf(stats.norm.sf(self.k_se), self.n_seeds - 1))
+
+    @property
     def tolerance(self) -> float:
-        """``k_se * mc_se + allowance`` (``inf`` if the allowance is infinite)."""
-        return self.k_se * self.mc_se + self.allowance
+        """``k_eff * mc_se + allowance`` (``inf`` if the allowance is infinite)."""
+        return self.k_eff * self.mc_se + self.allowance
 
     @property
     def z(self) -> float | None:
@@ -219,3 +228,22 @@ def compare_many(theory, samples, *, allowance=0.0, k_se=3.0, params=None) -> li
                               mc_mean=float(mean), mc_se=float(se), n_seeds=n_seeds,
                               allowance=float(al[j]), k_se=k_se))
     return out
+
+
+def mc_scale() -> float:
+    """The size factor of long Monte Carlo runs: the environment variable ``ASYMPTOTICS_MC_SCALE``
+    (default 1; CI runs the ``slow`` tests at 0.25). Slow tests multiply their seeds or sizes by it.
+
+    >>> mc_scale() > 0
+    True
+    """
+    import math
+    import os
+    raw = os.environ.get("ASYMPTOTICS_MC_SCALE", "1.0")
+    try:
+        scale = float(raw)
+    except ValueError:
+        raise ValueError(f"ASYMPTOTICS_MC_SCALE must be a positive float, got {raw!r}") from None
+    if not (scale > 0 and math.isfinite(scale)):
+        raise ValueError(f"ASYMPTOTICS_MC_SCALE must be a positive float, got {raw!r}")
+    return scale

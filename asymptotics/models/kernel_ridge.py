@@ -79,7 +79,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from .._validation import as_output, check_array_1d, check_int, check_real, check_same_length
+from .._validation import check_array_1d, check_int, check_real, check_same_length
 from ..engine.fixedpoint import DEFAULT_TOL, FixedPointModel, Solution, Trace, solve
 from . import ridge as _ridge
 

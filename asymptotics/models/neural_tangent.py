@@ -123,7 +123,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.special
 
-from .._validation import as_output, check_array_1d, check_int, check_real
+from .._validation import as_output, check_int, check_real
 from ..expansions.gegenbauer import _B, _gegenbauer_table
 from .kernel_ridge import _auto_kmax, parse_energy
 
