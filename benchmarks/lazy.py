@@ -21,15 +21,9 @@ import numpy as np
 
 from asymptotics.export import format_records
 from theory_checks import lazy
+from _timing import best_of
 
 
-def best_of(f, repeat=3):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = f()
-        times.append(time.perf_counter() - t)
-    return min(times), out
 
 
 def scaling(quick: bool):

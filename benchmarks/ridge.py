@@ -10,22 +10,15 @@ Run: ``python benchmarks/ridge.py`` (prints the timings and ratios).
 """
 from __future__ import annotations
 
-import time
 
 import numpy as np
 from scipy.optimize import brentq
 
 from asymptotics.models import ridge
 from theory_checks import ridge as ridge_mc
+from _timing import best_of
 
 
-def best_of(f, repeat=3):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = f()
-        times.append(time.perf_counter() - t)
-    return min(times), out
 
 
 def brentq_loop(G, L, r2=1.0, sigma2=1.0):
