@@ -152,7 +152,7 @@ def _sphere_params(first: Param, n_help: str = "number of samples > 0") -> tuple
 def _limit_params(first: Param) -> tuple:
     """Parameters of a polynomial-regime limit n = alpha d^exponent, d -> oo."""
     return (first,
-            Param("exponent", None, "n = alpha d^exponent, exponent >= 0"),
+            Param("exponent", None, "n = alpha d^exponent, exponent > 0"),
             Param("alpha", 1.0, "n = alpha d^exponent, alpha > 0"),
             Param("lam", 0.0, "ridge of K + lam I, >= 0"),
             Param("sigma2", 0.0, "noise variance >= 0"),

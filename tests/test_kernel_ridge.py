@@ -166,6 +166,8 @@ def test_finite_d_converges_between_integers_at_rate_sqrt_d():
 def test_limit_bad_input():
     with pytest.raises(ValueError, match="alpha"):
         kr.polynomial_risk("exp", [0, 1], 0.0, 1)
+    with pytest.raises(ValueError, match="exponent must be > 0"):
+        kr.polynomial_risk("exp", [1, 1], 2.0, 0)   # n = alpha fixed: outside the theorem
     with pytest.raises(ValueError, match="a_3 = 0"):
         kr.polynomial_risk("relu-nngp", [0, 1, 1, 1], 1.0, 3.5)
 

@@ -450,7 +450,8 @@ def polynomial_risk(kernel, energy, alpha, exponent, lam=0.0, sigma2=0.0, *, pre
         kernel: a named kernel, a sequence of Taylor coefficients ``a_k`` of ``h``, or a callable
             analytic on ``|s| <= 0.8`` (see :func:`asymptotics.expansions.gegenbauer.limit_scaled_eigenvalues`).
         energy: target energy per degree ``0, 1, ...``.
-        alpha: ``> 0``; exponent: ``>= 0`` (``n = alpha d^exponent``).
+        alpha: ``> 0``; exponent: ``> 0`` (``n = alpha d^exponent``; at ``exponent = 0`` the number of
+            samples stays fixed and the deterministic equivalent does not apply).
         lam: ridge of ``(K + lam I)``, ``>= 0``; sigma2: noise variance, ``>= 0``.
 
     Returns:
@@ -469,7 +470,7 @@ def polynomial_risk(kernel, energy, alpha, exponent, lam=0.0, sigma2=0.0, *, pre
     from ..expansions.gegenbauer import limit_scaled_eigenvalues, resolve_kernel
     energy = parse_energy(energy)
     a_ = check_real("alpha", alpha, low=0.0, high=1e100, low_open=True)
-    e_ = check_real("exponent", exponent, low=0.0, high=200.0)
+    e_ = check_real("exponent", exponent, low=0.0, high=200.0, low_open=True)
     lam_ = check_real("lam", lam, low=0.0, high=1e100)
     s_ = check_real("sigma2", sigma2, low=0.0, high=1e100)
     A, E, L, S = np.broadcast_arrays(a_, e_, lam_, s_)

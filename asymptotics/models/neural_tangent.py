@@ -648,7 +648,7 @@ def polynomial_risk(alpha, exponent, lam=0.0, sigma2=0.0, *, activation="relu", 
     """
     from . import kernel_ridge
     e = parse_energy(energy)
-    ex = check_real("exponent", exponent, low=0.0, high=_MAX_KMAX - 2)
+    ex = check_real("exponent", exponent, low=0.0, high=_MAX_KMAX - 2, low_open=True)
     act = _activation(activation)
     K = int(max(np.floor(ex).max(), e.size - 1)) + 1
     a = limit_eigenvalues(act, K, model="nt")
