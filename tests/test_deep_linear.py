@@ -333,3 +333,27 @@ def test_effective_rank_known_values():
 def test_bad_inputs_raise_value_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+BAD_TIMES = [([0.0, float("nan")], "times must not be NaN"),
+             ([0.0, float("inf")], "times must be finite"),
+             ([-0.5, 1.0], "times must be >= 0"),
+             ([0.0, 2.0, 1.0], r"times must be non-decreasing, got times\[1\]=2.0 > times\[2\]=1.0")]
+
+
+@pytest.mark.parametrize("times,match", BAD_TIMES)
+def test_every_function_taking_times_rejects_bad_times(times, match):
+    with pytest.raises(ValueError, match=match):
+        dl.end_to_end_flow(0.1 * np.eye(2), 2, times, target=np.eye(2))
+    with pytest.raises(ValueError, match=match):
+        dl.mode_trajectory(times, 2, s=1.0, sigma0=0.1)
+
+
+def test_repeated_times_give_repeated_rows():
+    """Non-decreasing times are allowed; solve_ivp needs strictly increasing ones, so repeats are
+    integrated once and copied."""
+    Wt = dl.end_to_end_flow(0.1 * np.eye(2), 2, [0.0, 1.0, 1.0, 2.0], target=np.eye(2))
+    np.testing.assert_array_equal(Wt[1], Wt[2])
+    assert Wt[1, 0, 0] == pytest.approx(float(dl.saxe_learning_curve(1.0, 1.0, 0.1)), abs=1e-9)
+    sig = dl.mode_trajectory([0.0, 0.0], 3, s=1.0, sigma0=0.1)
+    np.testing.assert_array_equal(sig, [[0.1], [0.1]])

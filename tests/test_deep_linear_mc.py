@@ -175,10 +175,139 @@ def test_experiment_is_registered_and_options_match_run():
     ({"depths": (2, 1)}, "depths must be"),
     ({"plot": 3}, "plot must be a string"),
     ({"observed": 1.5}, "observed must be"),
+    # every drawn mask must observe an entry (was: division by zero, then 'diverged: step_factor')
+    ({"observed": 0.001}, "observed=0.001 is too small: the mask drawn for seed 0 observes no"),
+    ({"init": "per-layer"}, "init must be one of 'layer', 'end-to-end'"),
 ])
 def test_run_rejects_bad_options(kwargs, match):
     with pytest.raises(ValueError, match=match):
         sim.run(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"observed": 0.001}, "observed=0.001 is too small"),
+    ({"init": "e2e"}, "init must be one of"),
+    ({"init_scale": 0.0}, "init_scale must be > 0"),
+])
+def test_matrix_completion_rejects_bad_options(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        sim.matrix_completion(2, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    # fit_order needs 5 step sizes (was accepted, then 'steps and errors must be ...')
+    ({"iterations": (100, 200, 400, 800)}, "iterations must hold >= 5 distinct multiples of n_times"),
+    ({"iterations": (100, 200, 400, 800, 800)}, "iterations must hold >= 5 distinct"),
+    ({"init_scale": 0.0}, "init_scale must be > 0"),  # was 'errors must be > 0'
+    ({"epsilons": (-1e-3, 1e-2)}, "epsilons must be > 0, got -0.001"),
+    ({"epsilons": (0.0, 1e-2)}, "epsilons must be > 0, got 0.0"),
+    ({"epsilons": (1e-2, 1e-2)}, "epsilons must be distinct"),
+    ({"shape": (5,)}, r"shape must be a pair \(m, n\)"),
+])
+def test_gd_vs_ode_rejects_bad_options_before_computing(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        sim.gd_vs_ode(**kwargs)
+
+
+@pytest.fixture
+def _alarm():
+    """Fail (instead of hanging) if the call takes more than 20 s (NaN times used to hang)."""
+    import signal
+
+    if not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def _timeout(*_):
+        raise TimeoutError("took more than 20 s")
+
+    old = signal.signal(signal.SIGALRM, _timeout)
+    signal.alarm(20)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.parametrize("times,match", [
+    ([0.0, float("nan")], "times must not be NaN"),
+    ([0.0, float("inf")], "times must be finite"),
+    ([-1.0, 0.5], "times must be >= 0"),
+    ([0.0, 2.0, 1.0], "times must be non-decreasing"),
+    ([[0.0, 1.0]], "times must be a 1-d array"),
+])
+def test_layer_gradient_flow_rejects_bad_times(times, match, _alarm):
+    layers = dl.balanced_factorization(0.1 * np.eye(2), 2, seed=0)
+    with pytest.raises(ValueError, match=match):
+        sim.layer_gradient_flow(layers, lambda W: W - np.eye(2), times)
+
+
+def test_layer_gradient_flow_repeated_and_zero_times():
+    layers = dl.balanced_factorization(0.1 * np.eye(2), 2, seed=0)
+    _, prod = sim.layer_gradient_flow(layers, lambda W: W - np.eye(2), [0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(prod[1], prod[2])
+    assert prod[1, 0, 0] == pytest.approx(float(dl.saxe_learning_curve(1.0, 1.0, 0.1)), abs=1e-9)
+    _, prod = sim.layer_gradient_flow(layers, lambda W: W - np.eye(2), [0.0, 0.0])
+    np.testing.assert_array_equal(prod, [dl.product(layers)] * 2)   # no integration at t = 0
+
+
+# ------------------------------------------------------------------------------------------------
+# completion: init scale across depths, and the verdict
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("depth", [1, 2, 3, 4])
+def test_init_end_to_end_puts_the_product_at_init_scale_at_every_depth(depth):
+    """'end-to-end': W(0) = init_scale * (orthogonal) at every depth; 'layer': init_scale^depth.
+    Checked on W(0) rebuilt here from the seeded Q_j, and on what matrix_completion reports."""
+    scale = 1e-3
+    e2e = sim.matrix_completion(depth, size=6, rank=1, observed=0.5, init_scale=scale,
+                                init="end-to-end", seeds=2, seed=4, max_iter=1)
+    lay = sim.matrix_completion(depth, size=6, rank=1, observed=0.5, init_scale=scale, init="layer",
+                                seeds=2, seed=4, max_iter=1)
+    np.testing.assert_allclose(e2e["init_singular_values"], scale, rtol=1e-12)
+    np.testing.assert_allclose(lay["init_singular_values"], scale ** depth, rtol=1e-12)
+    assert e2e["layer_scale"] == pytest.approx(scale ** (1.0 / depth), rel=1e-15)
+    assert sim.layer_scale(depth, scale, "end-to-end") ** depth == pytest.approx(scale, rel=1e-13)
+    for i in range(2):
+        rng = np.random.default_rng([4, sim._TAG_INIT, i])
+        W0 = dl.product([scale ** (1.0 / depth) * sim._orthonormal(rng, 6, 6) for _ in range(depth)])
+        np.testing.assert_allclose(np.linalg.svd(W0, compute_uv=False), scale, rtol=1e-12)
+
+
+def _completion_records(eranks, recons, converged=(True, True, True)):
+    return [{"measurement": "completion", "depth": d, "effective_rank": e, "effective_rank_se": 0.01,
+             "recon_error": r, "recon_error_se": 0.01, "converged": c, "seeds": 3}
+            for d, e, r, c in zip((1, 2, 3), eranks, recons, converged)]
+
+
+# the reviewer's counterexample (problem from rng [2024, 1], 3 init seeds): every run converged,
+# depth 3 has effective rank 1.50 < the target's 1.98 and reconstruction error 5.8
+_WRONG_INTERPOLANT = _completion_records((11.65, 2.49, 1.50), (0.80, 0.17, 5.78))
+_DEFAULT_RUN = _completion_records((12.22, 2.478, 1.950), (0.8152, 0.1408, 0.01474))
+
+
+def test_completion_criteria_reject_a_converged_wrong_low_rank_interpolant():
+    bad = sim.completion_criteria(_WRONG_INTERPOLANT)
+    assert bad["effective_rank_strictly_decreasing"] and bad["completion_converged"]
+    assert not bad["recon_error_strictly_decreasing"]
+    assert all(sim.completion_criteria(_DEFAULT_RUN).values())
+    assert not sim.completion_criteria(_completion_records((12.2, 2.5, 1.9), (0.8, 0.1, 0.01),
+                                                           (True, True, False)))["completion_converged"]
+
+
+def test_run_fails_when_depth_does_not_help_reconstruction(monkeypatch):
+    """run() must not pass on low effective rank alone (review finding M1)."""
+    real = sim.gd_vs_ode
+    monkeypatch.setattr(sim, "gd_vs_ode", lambda **kw: real(**kw, iterations=(50, 100, 200, 400, 800),
+                                                            epsilons=(1e-3, 1e-2)))
+    for table, ok in ((_WRONG_INTERPOLANT, False), (_DEFAULT_RUN, True)):
+        monkeypatch.setattr(sim, "effective_rank_table", lambda depths, _t=table, **kw: (_t, None))
+        rep = sim.run(seeds=3)
+        crit = rep.metadata["criteria"]
+        assert crit["order_ci_contains_1"] and crit["saxe_error_le_1e-6"]
+        assert crit["effective_rank_strictly_decreasing"] and crit["completion_converged"]
+        assert crit["recon_error_strictly_decreasing"] is ok
+        assert rep.passed is ok, rep.summary
 
 
 # ------------------------------------------------------------------------------------------------
@@ -193,8 +322,41 @@ def test_acceptance_default_experiment():
     assert crit["order_ci_contains_1"], rep.summary
     assert crit["saxe_error_le_1e-6"], rep.summary
     assert crit["effective_rank_strictly_decreasing"], rep.summary
+    assert crit["recon_error_strictly_decreasing"], rep.summary
     assert crit["completion_converged"], rep.summary
     assert rep.passed
+
+
+@pytest.mark.slow
+def test_reviewers_converged_wrong_interpolant_fails_the_completion_criteria(monkeypatch):
+    """A depth-3 run that meets the loss tolerance at a wrong, lower-rank interpolant (review M1)."""
+    prng = np.random.default_rng([2024, 1])
+    M = prng.standard_normal((20, 2)) @ prng.standard_normal((20, 2)).T
+    M *= 20 / np.linalg.norm(M)
+    mask = prng.random((20, 20)) < 0.35
+    monkeypatch.setattr(sim, "completion_problem",
+                        lambda size, rank, observed, rng: (M.copy(), mask.copy()))
+    records, results = sim.effective_rank_table((1, 2, 3), seeds=3, seed=0)
+    deep = results[2]
+    assert deep["converged"].all()
+    assert np.all(deep["effective_rank"] < deep["target_effective_rank"] - 0.3)
+    assert np.all(deep["recon_error"] > 2.0)
+    crit = sim.completion_criteria(records)
+    assert crit["effective_rank_strictly_decreasing"] and crit["completion_converged"]
+    assert not crit["recon_error_strictly_decreasing"]
+
+
+@pytest.mark.slow
+def test_depth_lowers_effective_rank_at_matched_end_to_end_init():
+    """init='end-to-end': the same end-to-end init scale at every depth; depth still lowers the
+    effective rank and the reconstruction error (review M2)."""
+    seeds = max(5, int(round(5 * _mc_scale())))
+    for scale in (1e-2, 1e-6):
+        records, results = sim.effective_rank_table((1, 2, 3), init_scale=scale, init="end-to-end",
+                                                    seeds=seeds, seed=0)
+        for res in results:
+            np.testing.assert_allclose(res["init_singular_values"], scale, rtol=1e-10)
+        assert all(sim.completion_criteria(records).values()), (scale, records)
 
 
 @pytest.mark.slow

@@ -40,9 +40,16 @@ gradient flow (``solve_ivp`` on all layers), and compares with the theory. Three
    ``W_{j+1}^T W_{j+1} = alpha^2 I = W_j W_j^T``). Depth 1 is GD on ``W`` itself; it changes only
    observed entries, so it converges to ``M`` on the observed entries and ``alpha Q`` elsewhere,
    the completion nearest (in Frobenius norm) to its initialization, close to the minimum-Frobenius
-   completion for small ``alpha``. Reported: effective rank (Roy & Vetterli 2007,
+   completion for small ``alpha``. The scale ``alpha`` is set across depths by ``init``
+   (:func:`layer_scale`): ``"layer"`` (default) keeps ``alpha = init_scale`` at every depth, so the
+   end-to-end init ``alpha^N`` shrinks with depth (depth and init scale are confounded);
+   ``"end-to-end"`` uses ``alpha = init_scale^(1/N)``, the same end-to-end scale at every depth.
+   Reported: effective rank (Roy & Vetterli 2007,
    :func:`asymptotics.models.deep_linear.effective_rank`), nuclear norm, relative reconstruction
-   error ``||W - M||_F / ||M||_F`` on all entries, over seeds.
+   error ``||W - M||_F / ||M||_F`` on all entries, over seeds. Criteria
+   (:func:`completion_criteria`): on the seed means, effective rank *and* reconstruction error
+   strictly decreasing in depth (low rank alone could be a wrong low-rank interpolant), and every
+   run converged.
 
 Step size of the completion runs: ``eta = step_factor / (N rho^{2-2/N})`` with
 ``rho = ||P_Omega(M)||_F / sqrt(observed)`` (an estimate of ``||M||_F >= ||M||_2`` from observed
@@ -64,7 +71,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
-from scipy.integrate import solve_ivp
 
 from asymptotics._validation import check_int, check_real
 from asymptotics.models import deep_linear as dl
@@ -72,9 +78,9 @@ from asymptotics.models import deep_linear as dl
 from .experiments import Experiment, Option, Report
 
 __all__ = ["layer_gradients", "gradient_descent", "layer_gradient_flow", "fit_order", "OrderFit",
-           "gd_vs_ode", "saxe_check", "completion_problem", "matrix_completion",
-           "effective_rank_table", "trajectory_data", "plot_trajectories", "plot_effective_rank",
-           "run", "EXPERIMENT"]
+           "gd_vs_ode", "saxe_check", "completion_problem", "INIT_MODES", "layer_scale",
+           "matrix_completion", "effective_rank_table", "completion_criteria", "trajectory_data",
+           "plot_trajectories", "plot_effective_rank", "run", "EXPERIMENT"]
 
 # Tags separating random streams (SeedSequence entropy) of the measurements.
 _TAG_ORDER, _TAG_SAXE, _TAG_PROBLEM, _TAG_INIT, _TAG_TRAJ = 11, 12, 13, 14, 15
@@ -154,11 +160,26 @@ def gradient_descent(layers, grad, step, steps, *, record_every=None):
 def layer_gradient_flow(layers, grad, times, *, tau=1.0, rtol=1e-12, atol=1e-14):
     """Gradient flow ``tau dW_j/dt = -dL/dW_j`` of all layers (``solve_ivp``, DOP853).
 
+    Args:
+        layers: ``(W_1, ..., W_N)``, 2-d arrays (not batched); not modified.
+        grad: callable ``W -> grad l(W)``.
+        times: finite times ``>= 0``, non-decreasing (1-d); the flow starts at ``t = 0``.
+        tau: time constant ``> 0``.
+        rtol, atol: integrator tolerances ``> 0``.
+
     Returns:
         ``(layers_at_times, products)``: a list (one per time) of layer tuples, and the products
         ``(len(times), d_N, d_0)``.
+
+    >>> layer_gradient_flow([np.eye(2)], lambda W: W, [0.0, float("nan")])
+    Traceback (most recent call last):
+    ...
+    ValueError: times must not be NaN
     """
-    layers = [np.array(w, dtype=float) for w in layers]
+    layers = [np.array(w, dtype=float) for w in dl._check_layers(layers)]
+    times = dl._check_times(times)
+    if not callable(grad):
+        raise ValueError("grad must be a callable W -> grad l(W)")
     shapes = [w.shape for w in layers]
     sizes = np.cumsum([0] + [w.size for w in layers])
     tau = float(check_real("tau", tau, low=0.0, low_open=True))
@@ -171,13 +192,8 @@ def layer_gradient_flow(layers, grad, times, *, tau=1.0, rtol=1e-12, atol=1e-14)
         prefix = _prefix_products(ls)
         return -np.concatenate([g.ravel() for g in layer_gradients(ls, grad(prefix[-1]), prefix)]) / tau
 
-    times = np.asarray(times, dtype=float)
     y0 = np.concatenate([w.ravel() for w in layers])
-    sol = solve_ivp(rhs, (0.0, float(times[-1])), y0, method="DOP853", t_eval=times, rtol=rtol,
-                    atol=atol)
-    if not sol.success:
-        raise ValueError(f"layer gradient flow: the integrator failed ({sol.message})")
-    states = [unpack(y) for y in sol.y.T]
+    states = [unpack(y) for y in dl._integrate(rhs, y0, times, rtol, atol)]
     return states, np.stack([dl.product(ls) for ls in states])
 
 
@@ -277,6 +293,9 @@ def gd_vs_ode(*, depth=3, shape=(5, 4), hidden=6, init_scale=0.3, horizon=2.0, n
     ``rtol = 1e-12``. Near-balanced: each layer perturbed by ``epsilon`` (Frobenius), the layer
     gradient flow (``rtol = 1e-12``) against the ODE started from the same product.
 
+    Requires ``init_scale > 0``, ``>= 5`` distinct ``iterations`` that are multiples of
+    ``n_times`` (the order fit has 4 coefficients) and distinct ``epsilons > 0`` (possibly none).
+
     Returns:
         dict with ``steps`` (K,), ``err_max`` and ``err_rms`` (seeds, K), ``order`` (an
         :class:`OrderFit` on the RMS errors), ``order_max`` (on the max errors), ``gf_balanced``
@@ -287,9 +306,24 @@ def gd_vs_ode(*, depth=3, shape=(5, 4), hidden=6, init_scale=0.3, horizon=2.0, n
     seeds = check_int("seeds", seeds, low=2)
     n_times = check_int("n_times", n_times, low=1)
     horizon = float(check_real("horizon", horizon, low=0.0, low_open=True))
+    init_scale = float(check_real("init_scale", init_scale, low=0.0, low_open=True))
+    try:
+        shape = tuple(check_int("shape", k, low=1) for k in shape)
+    except TypeError:
+        raise ValueError(f"shape must be a pair (m, n) of integers >= 1, got {shape!r}") from None
+    if len(shape) != 2:
+        raise ValueError(f"shape must be a pair (m, n) of integers >= 1, got {shape!r}")
     iterations = [check_int("iterations", k, low=1) for k in iterations]
-    if len(iterations) < 4 or any(k % n_times for k in iterations):
-        raise ValueError(f"iterations must hold >= 4 multiples of n_times={n_times}, got {iterations}")
+    # the order fit (fit_order with 2 corrections) has 4 coefficients: at least 5 step sizes
+    if len(set(iterations)) < 5 or len(set(iterations)) != len(iterations) \
+            or any(k % n_times for k in iterations):
+        raise ValueError(f"iterations must hold >= 5 distinct multiples of n_times={n_times} (the "
+                         f"order fit has 4 coefficients), got {list(iterations)}")
+    epsilons = np.atleast_1d(check_real("epsilons", epsilons, low=0.0, low_open=True))
+    if epsilons.ndim != 1 or np.unique(epsilons).size != epsilons.size:
+        raise ValueError(f"epsilons must be distinct perturbation sizes > 0 (1-d; epsilon = 0 is the "
+                         f"balanced case, always measured), got {epsilons.tolist()}")
+    epsilons = tuple(float(e) for e in epsilons)
     times = np.linspace(0.0, horizon, n_times + 1)
     ss = np.random.SeedSequence([check_int("seed", seed, low=0), _TAG_ORDER])
     rngs = [np.random.default_rng(c) for c in ss.spawn(seeds)]
@@ -415,40 +449,91 @@ def completion_problem(size, rank, observed, rng):
     return M, mask
 
 
-def matrix_completion(depth, *, size=20, rank=2, observed=0.35, init_scale=1e-2, seeds=5, seed=0,
-                      tol=1e-6, max_iter=200_000, step_factor=0.5):
+#: how the completion init scale is set across depths (see :func:`layer_scale`)
+INIT_MODES = ("layer", "end-to-end")
+
+
+def _check_init(init):
+    if not isinstance(init, str) or init not in INIT_MODES:
+        raise ValueError(f"init must be one of {', '.join(repr(m) for m in INIT_MODES)}, got {init!r}")
+    return init
+
+
+def layer_scale(depth, init_scale, init="layer") -> float:
+    """Per-layer scale ``alpha`` of the completion init ``W_j = alpha Q_j`` (``Q_j`` orthogonal).
+
+    ``init="layer"``: ``alpha = init_scale`` at every depth, so the end-to-end init
+    ``W(0) = alpha^N Q_N ... Q_1`` has all singular values ``init_scale^N`` (shrinking with depth).
+    ``init="end-to-end"``: ``alpha = init_scale^(1/N)``, so ``W(0)`` has all singular values
+    ``init_scale`` at every depth (matched end-to-end scale).
+
+    >>> layer_scale(3, 1e-2), round(layer_scale(3, 1e-6, "end-to-end"), 12)
+    (0.01, 0.01)
+    """
+    depth = check_int("depth", depth, low=1)
+    init_scale = float(check_real("init_scale", init_scale, low=0.0, low_open=True))
+    return init_scale if _check_init(init) == "layer" else init_scale ** (1.0 / depth)
+
+
+def _completion_problems(size, rank, observed, seeds, seed):
+    """The problems of seeds ``0..seeds-1`` (stacked); every mask must observe >= 1 entry."""
+    Ms, masks = [], []
+    for i in range(seeds):
+        M, mask = completion_problem(size, rank, observed,
+                                     np.random.default_rng([seed, _TAG_PROBLEM, i]))
+        if not np.any(mask & (M != 0)):
+            raise ValueError(f"observed={observed!r} is too small: the mask drawn for seed {i} observes "
+                             f"no (non-zero) entry of the {size}x{size} target; every problem needs at "
+                             f"least one observed entry (each entry is observed with probability "
+                             f"observed; expected count observed*size^2 = {observed * size * size:.3g})")
+        Ms.append(M)
+        masks.append(mask)
+    return np.stack(Ms), np.stack(masks)
+
+
+def matrix_completion(depth, *, size=20, rank=2, observed=0.35, init_scale=1e-2, init="layer",
+                      seeds=5, seed=0, tol=1e-6, max_iter=200_000, step_factor=0.5):
     """Matrix completion by a depth-``N`` linear network from small balanced initialization.
 
     All seeds are trained together (batched). Seed ``i``'s problem ``(M, mask)`` depends only on
-    ``(seed, i)``, not on the depth, so depths are compared on the same problems. GD stops for a
-    seed when ``l(W) <= tol * l(0)`` (relative training loss) or after ``max_iter`` iterations.
+    ``(seed, i)``, not on the depth, so depths are compared on the same problems (and on the same
+    orthogonal ``Q_j``; only their scale depends on ``init``). GD stops for a seed when
+    ``l(W) <= tol * l(0)`` (relative training loss) or after ``max_iter`` iterations.
+
+    Args:
+        init_scale, init: the init is ``W_j = alpha Q_j`` with ``alpha = layer_scale(depth,
+            init_scale, init)``: ``init="layer"`` (default) puts every layer at ``init_scale``
+            (end-to-end scale ``init_scale^N``), ``init="end-to-end"`` puts the product at
+            ``init_scale`` at every depth (:func:`layer_scale`).
+        observed: in ``(0, 1]``; every drawn mask must observe at least one entry (else
+            ``ValueError`` naming ``observed``).
 
     Returns:
         dict of per-seed arrays: ``effective_rank``, ``nuclear_norm``, ``recon_error``
-        (``||W - M||_F / ||M||_F``), ``train_loss`` (relative), ``iterations``, ``converged``;
-        plus ``target_effective_rank``, ``target_nuclear_norm`` and the settings.
+        (``||W - M||_F / ||M||_F``), ``train_loss`` (relative), ``iterations``, ``converged``,
+        ``init_singular_values`` (of ``W(0)``, ``(seeds, size)``); plus ``target_effective_rank``,
+        ``target_nuclear_norm`` and the settings (``layer_scale`` = ``alpha``).
     """
     depth = check_int("depth", depth, low=1)
     size = check_int("size", size, low=2)
     rank = check_int("rank", rank, low=1, high=size)
     observed = float(check_real("observed", observed, low=0.0, high=1.0, low_open=True))
-    alpha = float(check_real("init_scale", init_scale, low=0.0, low_open=True))
+    init_scale = float(check_real("init_scale", init_scale, low=0.0, low_open=True))
+    alpha = layer_scale(depth, init_scale, init)
     seeds = check_int("seeds", seeds, low=1)
     tol = float(check_real("tol", tol, low=0.0, low_open=True))
     max_iter = check_int("max_iter", max_iter, low=1)
     step_factor = float(check_real("step_factor", step_factor, low=0.0, low_open=True))
     seed = check_int("seed", seed, low=0)
-    Ms, masks, layers = [], [], [[] for _ in range(depth)]
+    M, mask = _completion_problems(size, rank, observed, seeds, seed)
+    layers = [[] for _ in range(depth)]
     for i in range(seeds):
-        M, mask = completion_problem(size, rank, observed, np.random.default_rng([seed, _TAG_PROBLEM, i]))
-        Ms.append(M)
-        masks.append(mask)
         rng = np.random.default_rng([seed, _TAG_INIT, i])
         for j in range(depth):
             layers[j].append(alpha * _orthonormal(rng, size, size))
-    M = np.stack(Ms)
-    mask = np.stack(masks).astype(float)
+    mask = mask.astype(float)
     layers = [np.stack(w) for w in layers]
+    init_sv = np.linalg.svd(_prefix_products(layers)[-1], compute_uv=False)
     obs = mask * M
     loss0 = 0.5 * np.sum(obs ** 2, axis=(1, 2))
     rho = np.sqrt(2 * loss0 / observed)
@@ -474,8 +559,10 @@ def matrix_completion(depth, *, size=20, rank=2, observed=0.35, init_scale=1e-2,
         raise ValueError(f"matrix completion diverged: step_factor={step_factor!r} is too large")
     W = _prefix_products(layers)[-1]
     sv = np.linalg.svd(W, compute_uv=False)
-    return {"depth": depth, "size": size, "rank": rank, "observed": observed, "init_scale": alpha,
-            "seeds": seeds, "effective_rank": np.array([dl.effective_rank(w) for w in W]),
+    return {"depth": depth, "size": size, "rank": rank, "observed": observed,
+            "init_scale": init_scale, "init": init, "layer_scale": alpha,
+            "init_singular_values": init_sv, "seeds": seeds,
+            "effective_rank": np.array([dl.effective_rank(w) for w in W]),
             "nuclear_norm": sv.sum(axis=1),
             "recon_error": np.linalg.norm(W - M, axis=(1, 2)) / np.linalg.norm(M, axis=(1, 2)),
             "train_loss": loss / loss0, "iterations": iters, "converged": ~active,
@@ -506,9 +593,37 @@ def effective_rank_table(depths=(1, 2, 3), **kwargs):
         rec["train_loss_max"] = float(res["train_loss"].max())
         rec["iterations_max"] = int(res["iterations"].max())
         rec["converged"] = bool(res["converged"].all())
+        rec["init"] = res["init"]
+        rec["init_end_to_end"] = float(res["init_singular_values"].max(axis=1).mean())
         rec["seeds"] = res["seeds"]
         records.append(rec)
     return records, results
+
+
+def completion_criteria(records) -> dict:
+    """The completion part of the verdict, from :func:`effective_rank_table` records (increasing
+    depth), on the seed means:
+
+    * ``effective_rank_strictly_decreasing``: depth lowers the effective rank;
+    * ``recon_error_strictly_decreasing``: depth also lowers the reconstruction error, i.e. the
+      lower rank is the target's, not a wrong low-rank interpolant (a converged run can end at
+      one: lower effective rank than the target and a large error; see docs/deep_linear.md);
+    * ``completion_converged``: every run reached the training-loss tolerance.
+
+    >>> recs = [{"effective_rank": 12.0, "recon_error": 0.8, "converged": True},
+    ...         {"effective_rank": 2.5, "recon_error": 0.2, "converged": True},
+    ...         {"effective_rank": 1.5, "recon_error": 5.9, "converged": True}]
+    >>> completion_criteria(recs)["recon_error_strictly_decreasing"]
+    False
+    """
+    records = list(records)
+    if len(records) < 2:
+        raise ValueError(f"records must hold >= 2 depths, got {len(records)}")
+    er = [float(r["effective_rank"]) for r in records]
+    rec = [float(r["recon_error"]) for r in records]
+    return {"effective_rank_strictly_decreasing": all(b < a for a, b in zip(er, er[1:])),
+            "recon_error_strictly_decreasing": all(b < a for a, b in zip(rec, rec[1:])),
+            "completion_converged": all(bool(r["converged"]) for r in records)}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -609,8 +724,8 @@ def _figure_paths(plot: str):
 # ------------------------------------------------------------------------------------------------
 # the experiment
 # ------------------------------------------------------------------------------------------------
-def run(seeds=5, size=20, rank=2, observed=0.35, init_scale=1e-2, depths=(1, 2, 3), order_depth=3,
-        seed=0, plot="") -> Report:
+def run(seeds=5, size=20, rank=2, observed=0.35, init_scale=1e-2, init="layer", depths=(1, 2, 3),
+        order_depth=3, seed=0, plot="") -> Report:
     """Run the three measurements; see the module docstring. ``plot``: '' (no figures), a
     directory (files ``deep_linear_trajectories.png`` and ``deep_linear_effective_rank.png`` in
     it) or a path prefix (``PREFIX_trajectories.png``, ``PREFIX_effective_rank.png``)."""
@@ -625,8 +740,10 @@ def run(seeds=5, size=20, rank=2, observed=0.35, init_scale=1e-2, depths=(1, 2, 
     rank = check_int("rank", rank, low=1, high=size)
     observed = float(check_real("observed", observed, low=0.0, high=1.0, low_open=True))
     init_scale = float(check_real("init_scale", init_scale, low=0.0, low_open=True))
+    init = _check_init(init)
     order_depth = check_int("order_depth", order_depth, low=1)
     seed = check_int("seed", seed, low=0)
+    _completion_problems(size, rank, observed, seeds, seed)  # every mask observes an entry
     records = []
     # 1. GD vs ODE
     o = gd_vs_ode(depth=order_depth, seeds=seeds, seed=seed)
@@ -666,14 +783,15 @@ def run(seeds=5, size=20, rank=2, observed=0.35, init_scale=1e-2, depths=(1, 2, 
                     "e2e_ode_error": sx["e2e_error"], "mode_ode_error": sx["mode_error"]})
     # 3. completion
     comp, _ = effective_rank_table(depths, size=size, rank=rank, observed=observed,
-                                   init_scale=init_scale, seeds=seeds, seed=seed)
+                                   init_scale=init_scale, init=init, seeds=seeds, seed=seed)
     records.extend(comp)
-    er = [r["effective_rank"] for r in comp]
-    decreasing = all(b < a for a, b in zip(er, er[1:]))
-    converged = all(r["converged"] for r in comp)
+    comp_crit = completion_criteria(comp)
+    decreasing = comp_crit["effective_rank_strictly_decreasing"]
+    recon_decreasing = comp_crit["recon_error_strictly_decreasing"]
+    converged = comp_crit["completion_converged"]
     order_ok = fit.contains(1.0)
     saxe_ok = sx["max_abs_error"] <= 1e-6
-    passed = bool(order_ok and saxe_ok and decreasing and converged)
+    passed = bool(order_ok and saxe_ok and all(comp_crit.values()))
     figures = []
     if plot:
         traj_path, er_path = _figure_paths(plot)
@@ -693,14 +811,20 @@ def run(seeds=5, size=20, rank=2, observed=0.35, init_scale=1e-2, depths=(1, 2, 
         + (f" (exponent {imb.order:.3f} +- {imb.se:.3f})" if imb is not None else "")
         + f". Saxe et al. depth-2 closed form: max |error| {sx['max_abs_error']:.2e} "
         f"({'<=' if saxe_ok else '>'} 1e-6). Matrix completion ({size}x{size}, rank {rank}, "
-        f"{observed:.0%} observed, init {init_scale:g}): effective rank by depth "
+        f"{observed:.0%} observed, init {init_scale:g} "
+        f"{'per layer' if init == 'layer' else 'end to end'}): effective rank by depth "
         + ", ".join(f"N={r['depth']}: {r['effective_rank']:.3f}+-{r['effective_rank_se']:.3f}"
                     for r in comp)
-        + f" ({'strictly decreasing' if decreasing else 'NOT strictly decreasing'}"
+        + f" ({'strictly decreasing' if decreasing else 'NOT strictly decreasing'}); "
+        + "reconstruction error by depth "
+        + ", ".join(f"N={r['depth']}: {r['recon_error']:.3g}" for r in comp)
+        + f" ({'strictly decreasing' if recon_decreasing else 'NOT strictly decreasing'}"
         + ("" if converged else "; some runs did not reach the training-loss tolerance") + ")."
     )
     metadata = {"experiment": "deep-linear", "seed": seed, "seeds": seeds, "size": size, "rank": rank,
-                "observed": observed, "init_scale": init_scale, "depths": list(depths),
+                "observed": observed, "init_scale": init_scale, "init": init,
+                "layer_scales": [layer_scale(d, init_scale, init) for d in depths],
+                "depths": list(depths),
                 "order_depth": order_depth, "order_setting": {
                     "shape": list(o["shape"]), "hidden": o["hidden"], "init_scale": o["init_scale"],
                     "horizon": o["horizon"], "n_times": o["n_times"],
@@ -709,8 +833,7 @@ def run(seeds=5, size=20, rank=2, observed=0.35, init_scale=1e-2, depths=(1, 2, 
                                  "tau": sx["tau"]},
                 "figures": figures, "source": EXPERIMENT_SOURCE,
                 "criteria": {"order_ci_contains_1": order_ok, "saxe_error_le_1e-6": saxe_ok,
-                             "effective_rank_strictly_decreasing": decreasing,
-                             "completion_converged": converged}}
+                             **comp_crit}}
     return Report(records=records, metadata=metadata, passed=passed, summary=summary)
 
 
@@ -727,7 +850,11 @@ EXPERIMENT = Experiment(
         Option("size", 20, "matrix completion: side of the square target"),
         Option("rank", 2, "matrix completion: rank of the target"),
         Option("observed", 0.35, "matrix completion: fraction of observed entries"),
-        Option("init_scale", 1e-2, "matrix completion: per-layer initialization scale alpha"),
+        Option("init_scale", 1e-2, "matrix completion: initialization scale (per layer or end to "
+                                   "end, see --init)"),
+        Option("init", "layer", "matrix completion: 'layer' (every layer at init_scale, end-to-end "
+                                "scale init_scale^N) or 'end-to-end' (the product at init_scale at "
+                                "every depth)"),
         Option("depths", (1, 2, 3), "matrix completion: depths to compare", many=True),
         Option("order_depth", 3, "depth of the GD-vs-ODE order measurement"),
         Option("seed", 0, "base random seed"),

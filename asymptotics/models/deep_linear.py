@@ -389,25 +389,33 @@ def mode_trajectory(times, depth, s, sigma0, tau=1.0, *, rtol=1e-12, atol=1e-14)
 
 
 def _check_times(times):
+    """``times`` as a 1-d float array: finite, ``>= 0``, non-decreasing (repeats allowed), else a
+    ``ValueError`` naming ``times``."""
     times = np.atleast_1d(check_real("times", times, low=0.0))
     if times.ndim != 1:
         raise ValueError(f"times must be a 1-d array, got shape {times.shape}")
     if np.any(np.diff(times) < 0):
-        raise ValueError("times must be non-decreasing")
+        first = int(np.argmax(np.diff(times) < 0))
+        raise ValueError(f"times must be non-decreasing, got times[{first}]={float(times[first])!r} "
+                         f"> times[{first + 1}]={float(times[first + 1])!r}")
     return times
 
 
 def _integrate(rhs, y0, times, rtol, atol):
+    """``solve_ivp`` (DOP853) from ``t = 0``; rows of the result at ``times`` (checked by
+    :func:`_check_times`; repeated times get repeated rows)."""
     rtol = float(check_real("rtol", rtol, low=0.0, low_open=True))
     atol = float(check_real("atol", atol, low=0.0, low_open=True))
     if times[-1] == 0.0:
         return np.tile(y0, (len(times), 1))
-    sol = solve_ivp(rhs, (0.0, float(times[-1])), y0, method="DOP853", t_eval=times, rtol=rtol,
+    # solve_ivp needs strictly increasing t_eval: integrate on the distinct times, then expand
+    uniq, inverse = np.unique(times, return_inverse=True)
+    sol = solve_ivp(rhs, (0.0, float(uniq[-1])), y0, method="DOP853", t_eval=uniq, rtol=rtol,
                     atol=atol)
     if not sol.success or not np.all(np.isfinite(sol.y)):
         raise ValueError(f"the ODE integrator failed ({sol.message}); check rtol/atol and the "
                          f"scale of the inputs")
-    return sol.y.T
+    return sol.y.T[inverse.ravel()]
 
 
 # ------------------------------------------------------------------------------------------------
