@@ -3,7 +3,8 @@
 1. Width scaling of the distance between a network trained by gradient descent and its linearization
    (``theory_checks.lazy.run``): two layers, widths 64..4096 (7 widths, 64x), 10 seeds; three layers,
    widths 32..1024 (6 widths, 32x), 5 seeds; the scale sweep alpha = 1..32 at width 256. Prints the
-   table (geometric means over seeds, fitted exponents with 95 % bootstrap intervals) and the verdict.
+   table (geometric means over seeds, fitted exponents with 95 % Student-t intervals over seeds) and
+   the verdict.
 2. Speed: the linearized dynamics at 25 recorded times by the eigenbasis closed form
    (``linearized_closed_form``: one NTK, one ``n x n`` eigendecomposition) vs naive step-by-step GD on
    the linearized model (``train_linearized_gd``: one Jacobian-vector and one vector-Jacobian product

@@ -136,6 +136,10 @@ def test_bad_inputs():
         il.run(tasks=("quadratic",))
     with pytest.raises(ValueError, match="ks must hold"):
         il.run(ks=(1,))
+    # the verdict compares lazy training (K = oo) with GD (K = 1) and checks both exact end points
+    for ks in ((2, 3), (1, 3), (0, 3)):
+        with pytest.raises(ValueError, match=r"ks must contain 1 \(gradient descent\) and 0"):
+            il.run(ks=ks, n=8, d=3, width=4, steps=4, seeds=2, tasks=("he2",), m_test=10)
     with pytest.raises(ValueError, match="width must be even"):
         il.run(width=7)
 

@@ -93,6 +93,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import stats
 from scipy.special import erf as _erf
 
 from asymptotics._validation import check_int, check_real
@@ -101,7 +102,7 @@ __all__ = ["ACTIVATIONS", "Network", "Trajectory", "sphere", "make_task", "train
            "train_linearized_gd", "linearized_closed_form", "loss_factor", "fit_exponent",
            "ExponentFit", "weight_exponent", "measure", "CENTERINGS", "QUANTITIES", "run", "EXPERIMENT"]
 
-_SQRT_2_OVER_PI = 2.0 / math.sqrt(math.pi)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)      # erf'(z) = (2/sqrt(pi)) exp(-z^2)
 
 
 def _tanh(z):
@@ -113,7 +114,7 @@ def _tanh_prime(z, h):
 
 
 def _erf_prime(z, h):
-    return _SQRT_2_OVER_PI * np.exp(-z * z)
+    return _TWO_OVER_SQRT_PI * np.exp(-z * z)
 
 
 def _relu(z):
@@ -182,7 +183,7 @@ class Network:
         object.__setattr__(self, "width", check_int("width", self.width, low=1))
         object.__setattr__(self, "depth", check_int("depth", self.depth, low=2, high=6))
         object.__setattr__(self, "alpha", _scalar("alpha", self.alpha, low=0.0, low_open=True))
-        if self.activation not in ACTIVATIONS:
+        if not isinstance(self.activation, str) or self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
         if self.n_params > MAX_ENTRIES:
             raise ValueError(f"the network has {self.n_params} parameters; must be <= {MAX_ENTRIES:.0e} "
@@ -206,8 +207,13 @@ class Network:
         return int(sum(math.prod(s) for s in self.shapes))
 
     def unflatten(self, theta) -> list:
-        """Views ``[W_1, ..., W_{L-1}, a]`` of a flat parameter vector."""
-        theta = self._theta(theta)
+        """Views ``[W_1, ..., W_{L-1}, a]`` of a flat parameter vector (validated: shape, finite)."""
+        return self._split(self._theta(theta))
+
+    def _split(self, theta) -> list:
+        """:meth:`unflatten` without validation (``theta`` already checked by :meth:`_theta`); the
+        internal passes (``_forward``, ``_backward``, ``_jvp``) use it so that a training loop checks
+        its parameters once, not at every step."""
         out, k = [], 0
         for s in self.shapes:
             size = math.prod(s)
@@ -215,12 +221,17 @@ class Network:
             k += size
         return out
 
-    def _theta(self, theta) -> np.ndarray:
+    def _theta(self, theta, name: str = "theta") -> np.ndarray:
+        """``theta`` (or a parameter-space vector called ``name``) as an array of shape ``(P,)`` with
+        finite entries: one check per public call (the internal passes do not repeat it)."""
         theta = np.asarray(theta)
-        if not np.iscomplexobj(theta):          # complex parameters: complex-step differentiation
-            theta = theta.astype(float, copy=False)
+        if np.iscomplexobj(theta):              # complex parameters: complex-step differentiation
+            if not np.isfinite(theta).all():
+                raise ValueError(f"{name} must be finite (no NaN or inf entries)")
+        else:
+            theta = check_real(name, theta)     # NaN / inf -> ValueError naming the argument
         if theta.shape != (self.n_params,):
-            raise ValueError(f"theta must have shape ({self.n_params},), got {theta.shape}")
+            raise ValueError(f"{name} must have shape ({self.n_params},), got {theta.shape}")
         return theta
 
     def _inputs(self, X, name="X") -> np.ndarray:
@@ -244,7 +255,7 @@ class Network:
         if centered:
             if self.width % 2:
                 raise ValueError(f"width must be even for centered (antisymmetric) init, got {self.width}")
-            parts = self.unflatten(theta)
+            parts = self._split(theta)
             half = self.width // 2
             parts[-2][half:] = parts[-2][:half]
             parts[-1][half:] = -parts[-1][:half]
@@ -254,7 +265,7 @@ class Network:
     def _forward(self, theta, X):
         """``(Hs, Ds, f)``: layer inputs ``[X, h_1, .., h_{L-1}]``, derivatives ``sigma'(z_l)``, output."""
         sigma, dsigma = ACTIVATIONS[self.activation]
-        *Ws, a = self.unflatten(theta)
+        *Ws, a = self._split(theta)
         Hs, Ds = [X], []
         h = X
         for W, fan in zip(Ws, self.fans):
@@ -267,7 +278,7 @@ class Network:
 
     def _backward(self, theta, Ds):
         """``G_l = df/dz_l`` (one row per input), ``l = 1..L-1``."""
-        *Ws, a = self.unflatten(theta)
+        *Ws, a = self._split(theta)
         G = (self.alpha / math.sqrt(self.width)) * a[None, :] * Ds[-1]
         Gs = [G]
         for l in range(len(Ws) - 1, 0, -1):      # from layer L-1 down to 2
@@ -296,7 +307,7 @@ class Network:
     def vjp(self, theta, X, v) -> np.ndarray:
         """``J(X)^T v`` without forming ``J`` (one backward pass), shape ``(P,)``."""
         theta, X = self._theta(theta), self._inputs(X)
-        v = np.asarray(v, dtype=float)
+        v = check_real("v", v)
         if v.shape != (X.shape[0],):
             raise ValueError(f"v must have shape ({X.shape[0]},), got {v.shape}")
         Hs, Ds, _ = self._forward(theta, X)
@@ -312,13 +323,13 @@ class Network:
     def jvp(self, theta, X, dtheta) -> np.ndarray:
         """``J(X) dtheta`` without forming ``J`` (one forward-mode pass), shape ``(n,)``."""
         theta, X = self._theta(theta), self._inputs(X)
-        dtheta = self._theta(dtheta)
+        dtheta = self._theta(dtheta, "dtheta")
         Hs, Ds, _ = self._forward(theta, X)
         return self._jvp(theta, Hs, Ds, dtheta)
 
     def _jvp(self, theta, Hs, Ds, dtheta):
-        *Ws, a = self.unflatten(theta)
-        *dWs, da = self.unflatten(dtheta)
+        *Ws, a = self._split(theta)
+        *dWs, da = self._split(dtheta)
         dh = None
         for l, (W, dW, fan) in enumerate(zip(Ws, dWs, self.fans)):
             dz = Hs[l] @ dW.T
@@ -391,13 +402,20 @@ def _times(times, steps) -> np.ndarray:
 
 
 def _check_problem(net, theta0, X, y, X_test):
-    theta0 = net._theta(theta0)
+    theta0 = net._theta(theta0, "theta0")
     X = net._inputs(X)
     y = check_real("y", y)
     if y.shape != (X.shape[0],):
         raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
     Xt = np.zeros((0, net.d)) if X_test is None else net._inputs(X_test, "X_test")
     return theta0, X, y, Xt
+
+
+def _check_converging(theta, step: int, eta: float, what: str = "gradient descent") -> None:
+    """Raise the divergence error once an iterate has overflowed (NaN or inf entries); one
+    ``isfinite`` pass per step, shared by every gradient-descent loop."""
+    if not np.isfinite(theta).all():
+        raise ValueError(f"{what} diverged at step {step}; lower eta (got {eta})")
 
 
 def train_gd(net: Network, theta0, X, y, *, eta: float, steps: int, times, X_test=None,
@@ -440,8 +458,7 @@ def train_gd(net: Network, theta0, X, y, *, eta: float, steps: int, times, X_tes
                 break
         with np.errstate(over="ignore", invalid="ignore"):
             theta = theta - step * net._vjp(theta, Hs, Ds, f - y)
-        if not np.all(np.isfinite(theta)):
-            raise ValueError(f"gradient descent diverged at step {t + 1}; lower eta (got {eta})")
+        _check_converging(theta, t + 1, eta)
     return Trajectory(ts, train, test, wc, kc, theta, float(np.linalg.norm(theta0)))
 
 
@@ -449,7 +466,8 @@ def train_linearized_gd(net: Network, theta0, X, y, *, eta: float, steps: int, t
                         scale_loss: bool = True) -> Trajectory:
     """The linearized model ``f_0 + J0 (theta - theta_0)`` trained by the same GD, step by step
     (one Jacobian-vector and one vector-Jacobian product per step; the naive baseline of
-    :func:`linearized_closed_form`)."""
+    :func:`linearized_closed_form`). Arguments as in :func:`train_gd`; a ``ValueError`` if the
+    iterates overflow (it diverges for ``eta lam_max(K)/n > 2``)."""
     theta0, X, y, Xt = _check_problem(net, theta0, X, y, X_test)
     eta = _scalar("eta", eta, low=0.0, low_open=True)
     steps = check_int("steps", steps, low=0)
@@ -463,16 +481,18 @@ def train_linearized_gd(net: Network, theta0, X, y, *, eta: float, steps: int, t
     wc = np.empty(T)
     delta = np.zeros_like(theta0)
     j = 0
-    for t in range(steps + 1):
-        f = f0 + net._jvp(theta0, Hs, Ds, delta)
-        if t == ts[j]:
-            train[j] = f
-            test[j] = f0t + net._jvp(theta0, Hst, Dst, delta) if Xt.shape[0] else np.empty(0)
-            wc[j] = np.linalg.norm(delta)
-            j += 1
-            if j == T:
-                break
-        delta = delta - step * net._vjp(theta0, Hs, Ds, f - y)
+    with np.errstate(over="ignore", invalid="ignore"):          # divergence is reported below
+        for t in range(steps + 1):
+            f = f0 + net._jvp(theta0, Hs, Ds, delta)
+            if t == ts[j]:
+                train[j] = f
+                test[j] = f0t + net._jvp(theta0, Hst, Dst, delta) if Xt.shape[0] else np.empty(0)
+                wc[j] = np.linalg.norm(delta)
+                j += 1
+                if j == T:
+                    break
+            delta = delta - step * net._vjp(theta0, Hs, Ds, f - y)
+            _check_converging(delta, t + 1, eta, "gradient descent on the linearized model")
     return Trajectory(ts, train, test, wc, np.zeros(T), theta0 + delta,
                       float(np.linalg.norm(theta0)))
 
@@ -505,8 +525,11 @@ def linearized_closed_form(net: Network, theta0, X, y, *, times, eta: float | No
     the empirical NTK (module docstring), exact for any rank of ``K0``.
 
     Args:
-        times: GD steps (integers, ``flow=False``, needs ``eta``) or flow times ``t >= 0``.
-        eta: GD learning rate; must satisfy ``eta lam_max(K)/n < 2`` (otherwise GD diverges).
+        times: strictly increasing, finite and ``>= 0`` (as in :func:`train_gd`): GD steps
+            (integers, ``flow=False``) or flow times ``t`` (``flow=True``).
+        eta: GD learning rate (required with ``flow=False``, not accepted with ``flow=True``, where
+            the time ``t`` already plays its role); must satisfy ``eta lam_max(K)/n < 2`` (otherwise
+            GD diverges).
         flow: gradient flow ``exp(-K t/n)`` instead of GD ``(I - eta K/n)^t``.
 
     Returns:
@@ -517,7 +540,13 @@ def linearized_closed_form(net: Network, theta0, X, y, *, times, eta: float | No
     t = check_real("times", times, low=0.0)
     if t.ndim != 1 or t.size == 0:
         raise ValueError("times must be a non-empty 1-d list")
-    if not flow:
+    if np.any(np.diff(t) <= 0):
+        raise ValueError(f"times must be strictly increasing, got {t}")
+    if flow:
+        if eta is not None:
+            raise ValueError(f"eta must be None with flow=True (gradient flow has no learning rate; "
+                             f"pass flow times t = eta * steps), got eta={eta!r}")
+    else:
         if eta is None:
             raise ValueError("eta is required for gradient descent (flow=False)")
         eta = _scalar("eta", eta, low=0.0, low_open=True)
@@ -592,10 +621,11 @@ class ExponentFit:
     """A fitted log-log slope ``p`` of ``value ~ C x^p``.
 
     Attributes:
-        slope: least-squares slope of ``mean_s log value[s, j]`` against ``log x_j``.
-        ci_low, ci_high: 95 % percentile bootstrap interval (seeds resampled with replacement,
-            independently at each ``x``; the fit repeated on each resample).
-        se: the usual OLS standard error of the slope on all ``(x_j, log value[s, j])`` points.
+        slope: least-squares slope of ``mean_s log value[s, j]`` against ``log x_j``; equal to the
+            mean over seeds of the per-seed slopes (least squares is linear in the responses).
+        ci_low, ci_high: 95 % Student-t interval ``slope -+ t_{0.975, S-1} se`` over the ``S`` seeds
+            (exact when the per-seed slopes are i.i.d. Gaussian).
+        se: standard error of ``slope``: ``sd(per-seed slopes) / sqrt(S)`` (sample sd, ``ddof=1``).
         local: slopes between consecutive ``x`` (of the mean logs) -- curvature diagnostics.
     """
 
@@ -606,8 +636,15 @@ class ExponentFit:
     local: tuple = field(default=())
 
 
-def fit_exponent(x, values, *, n_boot: int = 2000, seed: int = 0) -> ExponentFit:
+def fit_exponent(x, values) -> ExponentFit:
     """Fit ``values ~ C x^p`` over seeds: ``values`` has shape ``(seeds, len(x))``, positive.
+
+    Each row (one seed: one independent initialization, measured at every ``x``) gives its own
+    least-squares slope of ``log value`` against ``log x``; the rows are i.i.d., so the slopes are
+    too, and their mean is the slope of the seed-mean of the logs. The 95 % interval is the
+    Student-t interval on the per-seed slopes (``S - 1`` degrees of freedom); it keeps any
+    correlation of one seed's values across ``x`` (:func:`run`'s scale sweep reuses one
+    initialization at every ``alpha``), which resampling seeds independently at each ``x`` would not.
 
     >>> x = np.array([1.0, 2.0, 4.0, 8.0])
     >>> v = np.exp(np.random.default_rng(0).normal(0, 0.01, (5, 4))) * x ** -0.5
@@ -623,25 +660,16 @@ def fit_exponent(x, values, *, n_boot: int = 2000, seed: int = 0) -> ExponentFit
     lx, lv = np.log(x), np.log(v)
     xc = lx - lx.mean()
     sxx = float(xc @ xc)
-
-    def slope_of(logs):                       # logs (..., seeds, W) -> slope of the mean over seeds
-        return (logs.mean(axis=-2) - logs.mean(axis=(-2, -1))[..., None]) @ xc / sxx
-
-    slope = float(slope_of(lv))
-    rng = np.random.default_rng(seed)
-    S, W = v.shape
-    idx = rng.integers(0, S, size=(n_boot, S, W))
-    boot = slope_of(np.take_along_axis(np.broadcast_to(lv, (n_boot, S, W)), idx, axis=1))
-    lo, hi = np.quantile(boot, [0.025, 0.975])
-    # OLS on all points
-    X_all, Y_all = np.tile(lx, S), lv.ravel()
-    xa = X_all - X_all.mean()
-    b = float(xa @ (Y_all - Y_all.mean()) / (xa @ xa))
-    resid = Y_all - Y_all.mean() - b * xa
-    se = float(math.sqrt(resid @ resid / max(Y_all.size - 2, 1) / (xa @ xa)))
+    if sxx == 0.0:
+        raise ValueError(f"x must hold at least 2 distinct values, got {x}")
+    per_seed = (lv - lv.mean(axis=1, keepdims=True)) @ xc / sxx       # OLS slope of each seed's row
+    S = per_seed.size
+    slope = float(per_seed.mean())
+    se = float(per_seed.std(ddof=1) / math.sqrt(S))
+    half = float(stats.t.ppf(0.975, S - 1)) * se
     m = lv.mean(axis=0)
     local = tuple(float(s) for s in np.diff(m) / np.diff(lx))
-    return ExponentFit(slope, float(lo), float(hi), se, local)
+    return ExponentFit(slope, slope - half, slope + half, se, local)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -668,9 +696,19 @@ def measure(net: Network, X, y, X_test, *, eta: float, steps: int, seed: int, ce
     ``"subtract"`` (the model ``f(x; theta) - f(x; theta_0)``, Chizat et al.'s other way to make
     ``f_0 = 0``; it is the network trained on ``y + f_0(X)``, and its deviation from the linearized
     model is the network's).
+
+    ``n_times >= 2``: the recorded steps are ``0`` and ``n_times`` log-spaced steps from ``1`` to
+    ``steps`` (fewer after rounding to distinct integers), so the last one is ``steps``; ``X_test``
+    is required (at least one row).
     """
     if centering not in CENTERINGS:
         raise ValueError(f"centering must be one of {CENTERINGS}, got {centering!r}")
+    steps = check_int("steps", steps, low=1)
+    seed = check_int("seed", seed, low=0)
+    n_times = check_int("n_times", n_times, low=2)
+    if X_test is None or np.ndim(X_test) != 2 or np.shape(X_test)[0] == 0:
+        raise ValueError(f"X_test must be a 2-d array with at least one row (the test deviation is "
+                         f"measured on it), got shape {np.shape(X_test) if X_test is not None else None}")
     rng = np.random.default_rng(np.random.SeedSequence([seed, 7, net.width, net.depth]))
     theta0 = net.init(rng, centered=centering == "doubling")
     # "subtract": the model f - f_0 fitted to y is the network fitted to y + f_0(X) (same deviation)
@@ -765,7 +803,8 @@ def run(*, depth: int = 2, activation: str = "tanh", task: str = "tanh", d: int 
 
     Records: for each sweep, the geometric mean over seeds of every quantity of :func:`measure` at
     each width / scale (``stat = "mean"``), then the fitted exponent (``stat = "exponent"``), its 95 %
-    bootstrap interval (``"ci_low"``, ``"ci_high"``), the OLS standard error (``"se"``) and the
+    Student-t interval over seeds (``"ci_low"``, ``"ci_high"``), its standard error (``"se"``: sd of
+    the per-seed slopes / sqrt(seeds); :func:`fit_exponent`) and the
     predicted exponent (``"theory"``: an upper bound, except the weight change's, which is exact).
 
     Pass: every exponent agrees with its prediction within :data:`EXPONENT_ALLOWANCE` (upper bound:
@@ -815,7 +854,7 @@ def run(*, depth: int = 2, activation: str = "tanh", task: str = "tanh", d: int 
             rec = dict(sweep=sweep, N=net.width, alpha=net.alpha, stat="mean")
             rec.update({q: float(means[q][j]) for q in QUANTITIES + ("train_loss",)})
             records.append(rec)
-        fits[sweep] = {q: fit_exponent(grid, res[q], seed=seed) for q in QUANTITIES}
+        fits[sweep] = {q: fit_exponent(grid, res[q]) for q in QUANTITIES}
         theory[sweep] = dict(BOUNDS[sweep])
         if sweep == "width":
             theory[sweep]["weight_change"] = weight_exponent(nets)
@@ -861,7 +900,7 @@ def _summary(fits, theory, passed, widths, alphas, alpha_centering) -> str:
             f"Width N = {widths[0]}..{widths[-1]} ({widths[-1] / widths[0]:g}x): output deviation (test) "
             f"~ N^{_fmt_fit(w['dev_test'])}, (train) N^{_fmt_fit(w['dev_train'])}; relative kernel change "
             f"N^{_fmt_fit(w['kernel_change'])}; relative weight change N^{_fmt_fit(w['weight_change'])} "
-            f"(95% bootstrap CI over seeds). The N^-1/2 bound (Lee et al. Thm 2.1; Shem-Ur & Oz) "
+            f"(95% Student-t CI over seeds). The N^-1/2 bound (Lee et al. Thm 2.1; Shem-Ur & Oz) "
             f"{'holds' if all(ok('width', q) for q in ('dev_train', 'dev_test', 'kernel_change')) else 'FAILS'}"
             f" for the deviation and the kernel change, which decay "
             f"{'like 1/N (the typical rate, Dyer & Gur-Ari), faster than the bound' if typical else 'at a rate other than 1/N'}; "
