@@ -389,15 +389,20 @@ class Trajectory:
     theta0_norm: float
 
 
-def _times(times, steps) -> np.ndarray:
-    t = check_real("times", times)
+def _times(times, steps=None, *, integers=True) -> np.ndarray:
+    """Recording times: a non-empty 1-d list, finite, ``>= 0``, strictly increasing; with
+    ``integers`` GD steps (returned as ints), with ``steps`` at most ``steps``."""
+    t = check_real("times", times, low=0.0)
     if t.ndim != 1 or t.size == 0:
-        raise ValueError("times must be a non-empty 1-d list of steps")
-    if not np.all(np.equal(np.mod(t, 1), 0)):
-        raise ValueError(f"times must be integers (GD steps), got {t}")
-    t = t.astype(int)
-    if t.min() < 0 or t.max() > steps or np.any(np.diff(t) <= 0):
-        raise ValueError(f"times must be strictly increasing integers in [0, steps={steps}], got {t}")
+        raise ValueError("times must be a non-empty 1-d list")
+    if np.any(np.diff(t) <= 0):
+        raise ValueError(f"times must be strictly increasing, got {t}")
+    if integers:
+        if not np.all(np.equal(np.mod(t, 1), 0)):
+            raise ValueError(f"times must be integers (GD steps), got {t}")
+        t = t.astype(int)
+    if steps is not None and t.max() > steps:
+        raise ValueError(f"times must be <= steps={steps}, got {t}")
     return t
 
 
@@ -537,11 +542,7 @@ def linearized_closed_form(net: Network, theta0, X, y, *, times, eta: float | No
     """
     theta0, X, y, Xt = _check_problem(net, theta0, X, y, X_test)
     n = X.shape[0]
-    t = check_real("times", times, low=0.0)
-    if t.ndim != 1 or t.size == 0:
-        raise ValueError("times must be a non-empty 1-d list")
-    if np.any(np.diff(t) <= 0):
-        raise ValueError(f"times must be strictly increasing, got {t}")
+    t = _times(times, integers=not flow)
     if flow:
         if eta is not None:
             raise ValueError(f"eta must be None with flow=True (gradient flow has no learning rate; "
@@ -550,8 +551,6 @@ def linearized_closed_form(net: Network, theta0, X, y, *, times, eta: float | No
         if eta is None:
             raise ValueError("eta is required for gradient descent (flow=False)")
         eta = _scalar("eta", eta, low=0.0, low_open=True)
-        if not np.all(np.equal(np.mod(t, 1), 0)):
-            raise ValueError(f"times must be integers (GD steps) when flow=False, got {t}")
     c = loss_factor(net, scale_loss)
     Hs, Ds, f0 = net._forward(theta0, X)
     K = net.ntk(theta0, X) / c
@@ -572,7 +571,7 @@ def linearized_closed_form(net: Network, theta0, X, y, *, times, eta: float | No
     # ||theta_t - theta_0||^2 = (1/c^2) w^T K0 w = (1/c) w^T K w,  w = coef_t
     wc = np.sqrt(np.maximum(np.einsum("ti,ij,tj->t", coef, K, coef) / c, 0.0))
     theta = theta0 - net._vjp(theta0, Hs, Ds, coef[-1]) / c
-    return Trajectory(t if flow else t.astype(int), train, test, wc, np.zeros(t.size), theta,
+    return Trajectory(t, train, test, wc, np.zeros(t.size), theta,
                       float(np.linalg.norm(theta0)))
 
 
