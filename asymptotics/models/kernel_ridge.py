@@ -646,6 +646,22 @@ def degree_formulas() -> dict:
             "risk": v_tail + sp.Function("R_ridge")(gamma_l, _sub[_ridge.lam], v_l, _sub[_ridge.sigma2])}
 
 
+def _inv_alpha_factorial(A, ell):
+    """``1/(alpha l!)`` elementwise: in float64 while ``l!`` is finite (``l <= 170``), else correctly
+    rounded from mpmath (``l!`` passes the float64 range at ``l = 171``; the exponent may reach 200)."""
+    import mpmath
+    A, ell = np.broadcast_arrays(np.asarray(A, dtype=float), np.asarray(ell))
+    out = np.empty(A.shape)
+    for idx in np.ndindex(A.shape):
+        l = int(ell[idx])
+        if l <= 170:
+            out[idx] = 1.0 / (A[idx] * float(math.factorial(l)))
+        else:
+            with mpmath.workdps(30):
+                out[idx] = float(1 / (mpmath.mpf(float(A[idx])) * mpmath.factorial(l)))
+    return out
+
+
 def polynomial_risk(kernel, energy, alpha, exponent, lam=0.0, sigma2=0.0, *, precision=None,
                     tol: float = DEFAULT_TOL) -> Solution:
     """The ``d -> oo`` risk of KRR on the sphere with ``n = alpha d^exponent`` (module docstring).
@@ -705,8 +721,7 @@ def polynomial_risk(kernel, energy, alpha, exponent, lam=0.0, sigma2=0.0, *, pre
     v_at = v[ell]
     # non-integer exponent: degree l fully learned (gamma = 0: the ridge part vanishes)
     gamma = np.zeros(A.shape)
-    fact = np.array([float(math.factorial(int(l))) for l in ell.ravel()]).reshape(ell.shape)
-    gamma = np.where(integer, 1.0 / (A * fact), 0.0)
+    gamma = np.where(integer, _inv_alpha_factorial(A, ell), 0.0)
     # every degree that the limit learns (k < l, and k = l at a non-integer exponent) needs a_k > 0
     need = (np.arange(K + 1) < ell[..., None]) | ((np.arange(K + 1) == ell[..., None]) & ~integer[..., None])
     bad = need & (a <= 0) & (v > 0)
