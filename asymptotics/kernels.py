@@ -13,8 +13,12 @@ Truncation bounds (rigorous, and returned with ``return_error=True``): with the 
 ``T_K = E sigma^2 - sum_{k <= K} c_k^2`` and ``r = |rho| < 1``,
 
 * ``|k(rho) - sum_{k <= K} c_k^2 rho^k| <= T_K r^(K+1)``,
-* ``|k'(rho) - sum_{k <= K} k c_k^2 rho^(k-1)| <= T_K max_{k > K} k r^(k-1)``
-  (the maximum of the unimodal ``k r^(k-1)`` is attained at ``K+1`` or next to ``-1/log r``).
+* ``|k'(rho) - sum_{k <= K} k c_k^2 rho^(k-1)| <= min(T_K max_{k > K} k r^(k-1), D_K r^K)``
+  (the maximum of the unimodal ``k r^(k-1)`` is attained at ``K+1`` or next to ``-1/log r``), with
+  ``D_K = q E sigma'(u)^2 - sum_{k <= K} k c_k^2`` the Parseval tail of ``sqrt(q) sigma'`` (Stein's
+  identity), known when ``sigma'`` is (closed forms; quadrature of ``E sigma'^2`` at 20 digits). The
+  second bound does not grow as ``r -> 1``, so every activation with ``sigma'`` in ``L^2`` certifies
+  ``tol`` at every ``|rho| < 1``; a polynomial's tails are exactly 0 beyond its degree.
 
 ``K`` is chosen automatically (smallest ``K`` meeting the absolute ``tol`` at the largest
 ``|rho| < 1``), unless ``kmax`` is given. The returned bound also covers the float64 rounding of
