@@ -272,3 +272,16 @@ def test_relu_nngp_degree_52_on_the_circle_is_fast_and_nonnegative():
     assert np.all(r.eigenvalues >= 0) and r.eigenvalues[52] > 0
     # on the circle: xi_k = (1/pi) int_0^pi h(cos t) cos(k t) dt; its k^-4 decay
     assert 0.5 < r.eigenvalues[52] * 52 ** 4 / (r.eigenvalues[50] * 50 ** 4) < 2
+
+
+def test_mpmath_quadrature_of_a_callable_matches_the_closed_form_on_the_circle():
+    """The mpmath route for callables: one vector tanh-sinh quadrature in theta (it took 41 s, and lost
+    10 digits at d = 2 to the endpoint singularity of (1 - s^2)^(-1/2))."""
+    import time
+    from asymptotics.expansions.gegenbauer import _Kernel, _relu_nngp, _relu_nngp_mp
+    k = _Kernel("relu-callable", _relu_nngp, _relu_nngp_mp, None)
+    t = time.perf_counter()
+    m = kernel_eigenvalues(k, 2, 52, precision=30)
+    assert time.perf_counter() - t < 30 and m.method == "mpmath"
+    c = kernel_eigenvalues("relu-nngp", 2, 52, precision=30)
+    assert max(abs(a - b) for a, b in zip(m.mp_eigenvalues, c.mp_eigenvalues)) < mpmath.mpf(10) ** -30

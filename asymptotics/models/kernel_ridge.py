@@ -344,8 +344,9 @@ def _spectrum_arrays(kern, d, kmax, precision):
     try:
         r = kernel_eigenvalues(kern, d, kmax, precision=precision)
     except ValueError as exc:
-        raise ValueError(f"{exc} [while computing the spectrum of {kern.name!r} at d={d} up to degree {kmax}; "
-                         "sphere_spectrum/sphere_risk take kmax= and precision=]") from None
+        msg = str(exc).replace("; pass a larger tol or a smaller kmax, or use precision=",
+                               "; lower kmax or pass precision= (mpmath quadrature)")
+        raise ValueError(f"{msg} [the spectrum of {kern.name!r} at d={d} up to degree {kmax}]") from None
     xi = np.array(r.eigenvalues, dtype=float)
     mult = np.array([float(b) for b in r.multiplicities])
     h_scale = max(abs(r.h_at_one), 1e-300)
@@ -565,7 +566,8 @@ def sphere_risk(kernel, d, n, lam=0.0, sigma2=0.0, *, energy=(0.0, 1.0), kmax=No
     def upto(Kc):
         Kc = int(min(Kc, _float_kcap(d, _SPHERE_KCAP) + 4, _SPHERE_KCAP))
         if Kc not in cache:
-            xi, mult, h1, name, tail_tol, mp_xi = _spectrum_arrays(kern, d, Kc, None)
+            # a callable's float64 quadrature may fail where its mpmath one (precision=) works
+            xi, mult, h1, name, tail_tol, mp_xi = _spectrum_arrays(kern, d, Kc, precision if kern.exact is None else None)
             rest = h1 - float(np.sum(mult * xi))
             cache[Kc] = (xi, mult, max(rest, 0.0))
         return cache[Kc]
