@@ -38,7 +38,23 @@ name           sigma(x)                                          Hermite coeffic
 
 Aliases: ``linear`` -> ``identity``, ``heaviside`` -> ``step``, ``polynomial`` -> ``poly``,
 ``quadratic`` -> ``quad``, ``swish`` -> ``silu``, and ``relu2``/``relu3`` -> ``relu_p`` with
-``p = 2``/``3``. Names are case-insensitive and ``-`` is read as ``_``.
+``p = 2``/``3``.
+
+**Name rules.** Names are case-insensitive, surrounding blanks are ignored and ``-`` is read as
+``_``: ``"RELU"``, ``" ReLU "`` and ``"Leaky-ReLU"`` are ``relu`` and ``leaky_relu``. The canonical
+name (``Activation.name``) is always the lower-case one of the table. Any other string raises a
+``ValueError`` listing the known names; a value that is not a string, a callable, a sympy
+expression or an ``Activation`` (``None``, a number, bytes, a list) raises a ``ValueError`` too.
+Parameters must be real numbers (``a``, ``slope``; an exact string such as ``"1/3"`` is read
+exactly), an integer (``p``) or a 1-d sequence of real numbers (``coeffs``); ``None``, booleans,
+complex numbers, NaN, infinities and arrays are refused with a ``ValueError`` naming the parameter.
+
+>>> get_activation("RELU") is get_activation("relu"), get_activation("Leaky-ReLU").name
+(True, 'leaky_relu')
+>>> get_activation("erf", a=None)
+Traceback (most recent call last):
+...
+ValueError: a must be a real number, got None
 
 Parameters are stored **exactly** (sympy numbers): an int stays an integer, a ``Fraction`` or a
 sympy number is kept, and a float is read as the decimal it prints as (``0.1`` means ``1/10``),
@@ -173,7 +189,7 @@ def to_exact(name: str, value, low=None, *, low_open: bool = False, nonzero: boo
     ...
     ValueError: a must be > 0, got -2.0
     """
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)) or value is None:
         raise ValueError(f"{name} must be a real number, got {value!r}")
     if isinstance(value, str):
         try:
