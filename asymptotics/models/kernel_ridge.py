@@ -82,6 +82,7 @@ import sympy as sp
 from .._validation import check_array_1d, check_int, check_real, check_same_length
 from ..engine.fixedpoint import DEFAULT_TOL, FixedPointModel, Solution, Trace, solve
 from . import ridge as _ridge
+from ..numerics.expressions import parse_number_list
 
 __all__ = ["KERNEL_RIDGE", "KERNEL_RIDGE_LIMIT", "SOURCE", "SOURCE_LIMIT", "risk", "learned_fraction",
            "SphereSpectrum", "sphere_spectrum", "sphere_risk", "polynomial_risk", "degree_formulas",
@@ -169,12 +170,8 @@ def parse_energy(energy) -> np.ndarray:
     ...
     ValueError: energy must be >= 0, got -1.0
     """
-    if isinstance(energy, str):
-        try:
-            energy = [float(t) for t in energy.split(",") if t.strip()]
-        except ValueError:
-            raise ValueError(f"energy: cannot read {energy!r} as comma-separated numbers "
-                             "(the energies of degrees 0, 1, 2, ...)") from None
+    if isinstance(energy, str):  # every entry, in order (an empty one would shift the degrees); no eval
+        energy = [float(v) for v in parse_number_list(energy, name="energy")]
     e = check_array_1d("energy", energy, low=0.0)
     if e.size > 201:
         raise ValueError(f"energy must have at most 201 entries (degrees 0..200), got {e.size}")
