@@ -322,7 +322,7 @@ def activation_constants(activation=None, mu0=None, mu1=None, mu_star=None, *, p
     [0.3989422804, 0.5, 0.3014051375]
     >>> import mpmath
     >>> mpmath.nstr(activation_constants("relu", precision=30)[2], 30)
-    '0.301405137494543525040153996206'
+    '0.301405137494543487137949768847'
     """
     if activation is not None:
         if mu1 is not None or mu_star is not None:
