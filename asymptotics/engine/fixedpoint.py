@@ -257,10 +257,17 @@ class _Compiled:
     eq_traces: tuple         # indices of the traces the equations use
     const_traces: dict       # index -> c for a summand that is a number c (the sum is c N)
     integer_traces: tuple    # indices of summands with integer values only (a count: summed exactly)
+    resjac: object           # residual + jacobian lists in one function
+    resjac_err: object       # the same followed by residual_err's list
     outputs: object          # f(*unknowns, *params, *traces) -> tuple of all outputs (shared cse)
     residual_err: object     # f(*unknowns, *params, *traces, *err_traces, u, eta) -> [err F_i] + [err J]
     outputs_err: object      # f(*unknowns, *params, *traces, *err_unknowns, *err_traces, u, eta)
                              #   -> [outputs...] + [their errors...]
+    traces_eq: object        # f(...components) -> [f_t, d f_t/du_j ...] for the equations' traces
+    traces_all: object       # f(...components) -> [f_t] for every non-constant trace
+    traces_full: object      # f(..., u, eta) -> [f, err f, grads, err grads] per non-constant trace
+    live: tuple              # indices of the non-constant traces
+    eq_live: tuple           # ... of those the equations use
 
 
 _CACHE: dict = {}
@@ -287,7 +294,10 @@ def _mp_call(comp, name, args):
         if f is None:
             f = _compile_nocse(comp.model, name)
             _CACHE[key] = f
-        return f(*args)
+        try:
+            return f(*args)
+        except ZeroDivisionError:
+            raise ValueError(f"{comp.model.name}: the error bound divides by zero in mpmath") from None
 
 
 def _compile_nocse(model, name):
@@ -324,9 +334,25 @@ def _expressions(model: FixedPointModel) -> dict:
         # rounding errors: of the residual and Jacobian at exact unknowns (trace errors given) ...
         "residual_err": (args + err_t + ue, [forward_error(e, terr) for e in eqs] +
                          [forward_error(e, terr) for e in jd + jt]),
+        # residual and Jacobian in one function (shared subexpressions), and with their errors
+        "resjac": (args, eqs + jd + jt),
+        "resjac_err": (args + err_t + ue, eqs + jd + jt + [forward_error(e, terr) for e in eqs] +
+                       [forward_error(e, terr) for e in jd + jt]),
         # ... and of the outputs with the unknowns' errors propagated
         "outputs_err": (args + err_u + err_t + ue, outs + [forward_error(e, oerr) for e in outs]),
     }
+    # all spectral sums in one function (the summands share subexpressions such as s/(s + kappa)):
+    # Newton's traces with their gradients, all values, and all values with gradients and errors
+    live = [i for i, t in enumerate(model.traces) if not sp.sympify(t.summand).is_Number]
+    used = set().union(*(e.free_symbols for e in eqs)) if eqs else set()
+    eq_live = [i for i in live if model.traces[i].symbol in used]
+    g_all = {i: [sp.diff(model.traces[i].summand, u) for u in model.unknowns] for i in live}
+    ex["traces_eq"] = (targs, [v for i in eq_live for v in [model.traces[i].summand] + g_all[i]] or [0])
+    ex["traces_all"] = (targs, [model.traces[i].summand for i in live] or [0])
+    ex["traces_full"] = (targs + ue, [v for i in live for v in
+                                      [model.traces[i].summand, forward_error(model.traces[i].summand)]
+                                      + g_all[i] + [forward_error(g) for g in g_all[i]]] or [0])
+    ex["_live"] = (live, eq_live)
     for i, t in enumerate(model.traces):
         grads = [sp.diff(t.summand, u) for u in model.unknowns]
         ex[f"trace_f{i}"] = (targs, t.summand)
@@ -360,11 +386,13 @@ def _compile(model: FixedPointModel, backend: str) -> _Compiled:
     eq_traces = tuple(i for i, t in enumerate(model.traces) if t.symbol in used)
     const = {i: float(t.summand) for i, t in enumerate(model.traces) if sp.sympify(t.summand).is_Number}
     integer = tuple(i for i, t in enumerate(model.traces) if _integer_valued(sp.sympify(t.summand)))
+    live, eq_live = _expressions(model)["_live"]
     out = _Compiled(model, backend, lam("residual"), lam("jacobian"),
                     tuple(lam(f"trace_f{i}") for i in range(T)),
                     tuple(tuple(lam(f"trace_grad{i}_{j}") for j in range(m)) for i in range(T)),
                     tuple(lam(f"trace_full{i}") for i in range(T)), eq_traces, const, integer,
-                    lam("outputs"), lam("residual_err"), lam("outputs_err"))
+                    lam("resjac"), lam("resjac_err"), lam("outputs"), lam("residual_err"), lam("outputs_err"),
+                    lam("traces_eq"), lam("traces_all"), lam("traces_full"), tuple(live), tuple(eq_live))
     _CACHE[key] = out
     return out
 
@@ -470,32 +498,36 @@ def _blocks(P: int, N: int):
 
 
 def _traces_numpy(comp: _Compiled, x: np.ndarray, p: list, spectrum: list, which=None, grads=True):
-    """Values (P, T) and gradients (P, T, m) of the traces ``which`` (default all; the others are
-    left uninitialized) at unknowns x (P, m), summed in blocks (memory O(points + components))."""
+    """Values (P, T) and gradients (P, T, m) of the traces at unknowns x (P, m): with ``which`` given
+    (Newton's method: the traces the equations use) those with gradients, else all values
+    (``grads=False``) -- summed in blocks (memory O(points + components)); the others stay 0."""
     P, m = x.shape
     T = len(comp.trace_f)
     vals = np.zeros((P, T))
     grad = np.zeros((P, T, m))
     if T == 0 or P == 0:
         return vals, grad
-    which = range(T) if which is None else which
     N = spectrum[0].size
-    with np.errstate(all="ignore"):
-        for ps, cs in _blocks(P, N):
-            ucols = [x[ps, j:j + 1] for j in range(m)]
-            pcols = [pi[ps, None] for pi in p]
-            targs = ucols + pcols + [c[None, cs] for c in spectrum]
-            shp = (ucols[0].shape[0] if m else pcols[0].shape[0], cs.stop - cs.start)
-            for t in which:
-                if t in comp.const_traces:
-                    continue
-                vals[ps, t] += np.sum(np.broadcast_to(comp.trace_f[t](*targs), shp), axis=1)
-                if grads:
-                    for j in range(m):
-                        grad[ps, t, j] += np.sum(np.broadcast_to(comp.trace_grad[t][j](*targs), shp), axis=1)
-    for t in which:
-        if t in comp.const_traces:
-            vals[:, t] = comp.const_traces[t] * N
+    eq = which is not None
+    idx = comp.eq_live if eq else comp.live
+    fn = comp.traces_eq if eq else comp.traces_all
+    step = 1 + m if eq else 1
+    if idx:
+        with np.errstate(all="ignore"):
+            for ps, cs in _blocks(P, N):
+                targs = [x[ps, j:j + 1] for j in range(m)] + [pi[ps, None] for pi in p] + \
+                        [c[None, cs] for c in spectrum]
+                shp = (ps.stop - ps.start, cs.stop - cs.start)
+                res = fn(*targs)
+                for k, t in enumerate(idx):
+                    vals[ps, t] += np.sum(np.broadcast_to(res[step * k], shp), axis=1)
+                    if eq:
+                        for j in range(m):
+                            g = res[step * k + 1 + j]
+                            if not (np.isscalar(g) and g == 0):
+                                grad[ps, t, j] += np.sum(np.broadcast_to(g, shp), axis=1)
+    for t, c in comp.const_traces.items():
+        vals[:, t] = c * N
     return vals, grad
 
 
@@ -515,27 +547,37 @@ def _traces_with_errors(comp: _Compiled, x: np.ndarray, p: list, spectrum: list)
     nblocks = 0
     absv = np.zeros((P, T))
     absg = np.zeros((P, T, m))
-    with np.errstate(all="ignore"):
-        for ps, cs in _blocks(P, N):
-            if ps.start == 0:
-                nblocks += 1
-            ucols = [x[ps, j:j + 1] for j in range(m)]
-            pcols = [pi[ps, None] for pi in p]
-            targs = ucols + pcols + [c[None, cs] for c in spectrum] + [U_DOUBLE, ETA_DOUBLE]
-            shp = (ps.stop - ps.start, cs.stop - cs.start)
-            for t in range(T):
-                if t in comp.const_traces:
-                    continue
-                res = comp.trace_full[t](*targs)
-                f = np.broadcast_to(np.asarray(res[0], dtype=float), shp)
-                vals[ps, t] += np.sum(f, axis=1)
-                absv[ps, t] += np.sum(np.abs(f), axis=1)
-                errs[ps, t] += np.sum(np.broadcast_to(np.asarray(res[1], dtype=float), shp), axis=1)
-                for j in range(m):
-                    g = np.broadcast_to(np.asarray(res[2 + j], dtype=float), shp)
-                    grad[ps, t, j] += np.sum(g, axis=1)
-                    absg[ps, t, j] += np.sum(np.abs(g), axis=1)
-                    gerr[ps, t, j] += np.sum(np.broadcast_to(np.asarray(res[2 + m + j], dtype=float), shp), axis=1)
+    step = 2 + 2 * m
+
+    def add(target, ps, t, v, shp, j=None, absolute=None):
+        if np.isscalar(v) and v == 0:
+            return
+        b = np.broadcast_to(v, shp)
+        if j is None:
+            target[ps, t] += np.sum(b, axis=1)
+            if absolute is not None:
+                absolute[ps, t] += np.sum(np.abs(b), axis=1)
+        else:
+            target[ps, t, j] += np.sum(b, axis=1)
+            if absolute is not None:
+                absolute[ps, t, j] += np.sum(np.abs(b), axis=1)
+
+    if comp.live:
+        with np.errstate(all="ignore"):
+            for ps, cs in _blocks(P, N):
+                if ps.start == 0:
+                    nblocks += 1
+                targs = [x[ps, j:j + 1] for j in range(m)] + [pi[ps, None] for pi in p] + \
+                        [c[None, cs] for c in spectrum] + [U_DOUBLE, ETA_DOUBLE]
+                shp = (ps.stop - ps.start, cs.stop - cs.start)
+                res = comp.traces_full(*targs)
+                for k, t in enumerate(comp.live):
+                    r = res[step * k: step * (k + 1)]
+                    add(vals, ps, t, r[0], shp, absolute=absv)
+                    add(errs, ps, t, r[1], shp)
+                    for j in range(m):
+                        add(grad, ps, t, r[2 + j], shp, j=j, absolute=absg)
+                        add(gerr, ps, t, r[2 + m + j], shp, j=j)
     cb = min(N, max(256, CHUNK // max(P, 1)))
     gamma = (2 * math.ceil(math.log2(max(cb, 2))) + 16 + nblocks) * U_DOUBLE
     errs += gamma * absv + N * ETA_DOUBLE
@@ -562,8 +604,8 @@ def _residual_and_jacobian(comp: _Compiled, x, p, spectrum):
     tv, tg = _traces_numpy(comp, x, p, spectrum, which=comp.eq_traces)
     args = [x[:, j] for j in range(m)] + list(p) + [tv[:, t] for t in range(tv.shape[1])]
     with np.errstate(all="ignore"):
-        F = _stack(comp.residual(*args), P)
-        jac = _stack(comp.jacobian(*args), P)
+        both = _stack(comp.resjac(*args), P)
+    F, jac = both[:, :m], both[:, m:]
     J = jac[:, :m * m].reshape(P, m, m)
     if tv.shape[1]:
         dFdT = jac[:, m * m:].reshape(P, m, tv.shape[1])
@@ -613,10 +655,10 @@ def _residual_error(comp, x, p, spectrum):
     tv, te, tg, tge = _traces_with_errors(comp, x, p, spectrum)
     T = tv.shape[1]
     args = [x[:, j] for j in range(m)] + list(p) + [tv[:, t] for t in range(T)]
+    nj = m * m + m * T
     with np.errstate(all="ignore"):
-        F = _stack(comp.residual(*args), P)
-        jac = _stack(comp.jacobian(*args), P)
-        errs = _stack(comp.residual_err(*(args + [te[:, t] for t in range(T)] + [U_DOUBLE, ETA_DOUBLE])), P)
+        allv = _stack(comp.resjac_err(*(args + [te[:, t] for t in range(T)] + [U_DOUBLE, ETA_DOUBLE])), P)
+    F, jac, errs = allv[:, :m], allv[:, m:m + nj], allv[:, m + nj:]
     eF = errs[:, :m]
     eJ = errs[:, m:m + m * m].reshape(P, m, m)
     J = jac[:, :m * m].reshape(P, m, m)
@@ -933,8 +975,8 @@ def solve(model: FixedPointModel, params: Mapping, *, spectrum: Mapping | None =
         for k, v, e in zip(model.outputs, ol, el):
             outs[k][live] = v
             oacc[k][live] = _rel(e, v)
-        for j, k in enumerate(model.unknown_names):
-            oacc[k][live] = _rel(dxl[:, j], x[live, j])
+        for j, k in enumerate(model.unknown_names):  # relative to |x| + the unknown's scale
+            oacc[k][live] = _rel(dxl[:, j], np.abs(x[live, j]) + scales[j])
         # a tiny Newton step must come with a residual near the level of its rounding error
         bad_res = ~(np.isfinite(Fl).all(axis=1) & (np.abs(Fl) <= 1e8 * eFl).all(axis=1))
         conv[live[bad_res & ~exact[live]]] = False
@@ -1372,7 +1414,8 @@ def _mp_point(model, point, x0, spec, spec_mp, dps, max_iter=100, out_digits=Non
         for name, v, e in zip(model.outputs, res[:k], res[k:]):
             acc[name] = zero if e == 0 else (abs(e) / abs(v) if v != 0 else mpmath.inf)
         for j, name in enumerate(model.unknown_names):
-            acc[name] = zero if dx[j] == 0 else (dx[j] / abs(x[j]) if x[j] != 0 else mpmath.inf)
+            size = abs(x[j]) + scales[j]
+            acc[name] = zero if dx[j] == 0 else (dx[j] / size if size != 0 else mpmath.inf)
         unk = dict(zip(model.unknown_names, x))
     with mpmath.workdps(out_digits or dps):
         return ({k: +v for k, v in unk.items()},

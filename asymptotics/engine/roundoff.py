@@ -55,6 +55,11 @@ class ratio(sp.Function):
 
     nargs = 2
 
+    def _eval_is_nonnegative(self):
+        a, b = self.args
+        if a.is_nonnegative and b.is_nonnegative:
+            return True
+
     @classmethod
     def eval(cls, a, b):
         if a.is_Number and b.is_Number and (a + b) != 0:
@@ -85,6 +90,10 @@ class sigmoid(sp.Function):
 
     nargs = 1
 
+    def _eval_is_nonnegative(self):
+        if self.args[0].is_real:
+            return True
+
     @classmethod
     def eval(cls, y):
         if y.is_zero:
@@ -112,6 +121,9 @@ class group(sp.Function):
 
     nargs = 1
 
+    def _eval_is_nonnegative(self):
+        return self.args[0].is_nonnegative
+
     def fdiff(self, argindex=1):
         return sp.Integer(1)
 
@@ -126,6 +138,10 @@ class hypot(sp.Function):
     """``hypot(a, b) = sqrt(a^2 + b^2)`` without overflow."""
 
     nargs = 2
+
+    def _eval_is_nonnegative(self):
+        if all(a.is_real for a in self.args):
+            return True
 
     def fdiff(self, argindex=1):
         return self.args[argindex - 1] / self
@@ -229,6 +245,11 @@ def _number_error(e, u):
     return u * sp.Abs(e)       # pi, E, ...: rounded once
 
 
+def _exact_leaf(a) -> bool:
+    return a.is_Symbol or (a.is_Number and _number_error(a, 1) == 0) or (
+        a.is_Mul and len(a.args) == 2 and a.args[0] == -1 and a.args[1].is_Symbol)
+
+
 def forward_error(expr, errors: dict | None = None, u=U_SYMBOL, eta=ETA_SYMBOL) -> sp.Expr:
     """First-order bound on the rounding error of evaluating ``expr`` (module docstring).
 
@@ -244,16 +265,100 @@ def forward_error(expr, errors: dict | None = None, u=U_SYMBOL, eta=ETA_SYMBOL) 
     True
     """
     errors = errors or {}
+    errset = set(errors)
     memo: dict = {}
+    smemo: dict = {}
     A = sp.Abs
 
     def err(e):
         hit = memo.get(e)
         if hit is not None:
             return hit
-        out = _err(e)
+        st = struct(e)
+        if st is not None and not (e.is_Symbol or e.is_Number or e.is_NumberSymbol):
+            rel, ops = st
+            out = A(e) * rel + ops * eta
+        else:
+            out = _err(e)
         memo[e] = out
         return out
+
+    def struct(e):
+        """For a sum/product/quotient/... of non-negative exact parameters (no subtraction): a bound
+        on the *relative* error and the number of operations, or None. Relative errors of such trees
+        add up without cancellation (rel(a + b) <= max(rel a, rel b) + u, rel(a b) <= rel a + rel b
+        + u), which gives a far shorter bound than the absolute rules (and a constant times u for a
+        tree of parameters only)."""
+        if e in smemo:
+            return smemo[e]
+        out = _struct(e)
+        smemo[e] = out
+        return out
+
+    def _struct(e):
+        if e.is_Symbol:
+            return (sp.Integer(0), 0) if e not in errors and e.is_nonnegative else None
+        if e.is_Number:
+            if e < 0:
+                return None
+            ne = _number_error(e, u)
+            return (sp.Integer(0) if ne == 0 else u, 0)
+        if e.is_NumberSymbol:
+            return (u, 0) if e.is_positive else None
+        args = e.args
+        if isinstance(e, sp.Abs) and args[0].is_Add and len(args[0].args) == 2 and all(
+                _exact_leaf(a) and not (a.free_symbols & set(errors)) for a in args[0].args):
+            return u, 1  # |a - b| of two doubles: one rounding (exact in the subnormal range)
+        if e.is_Add and all(a.is_nonnegative or isinstance(a, sp.Abs) or struct(a) is not None for a in args):
+            # a sum of non-negative terms, some not of the structured kind: relative error from
+            # the terms' absolute errors (no division by a term that may vanish)
+            sub = [struct(a) for a in args]
+            if all(x is not None for x in sub):
+                return sp.Max(*[x[0] for x in sub]) + (len(args) - 1) * u, sum(x[1] for x in sub) + len(args) - 1
+            if e.free_symbols & errset:  # (only for parameters, whose sums do not vanish at a root)
+                return None
+            return (sp.Add(*[err(a) for a in args]) / A(e) + (len(args) - 1) * u,
+                    len(args) - 1)
+        if e.is_Add or e.is_Mul or isinstance(e, (sp.Max, sp.Min)):
+            sub = [struct(a) for a in args]
+            if any(x is None for x in sub):
+                return None
+            n = len(args)
+            ops = sum(x[1] for x in sub) + n - 1
+            if e.is_Mul:
+                return sp.Add(*[x[0] for x in sub]) + (n - 1) * u, ops
+            if e.is_Add:
+                return sp.Max(*[x[0] for x in sub]) + (n - 1) * u, ops
+            return sp.Max(*[x[0] for x in sub]), ops
+        if e.is_Pow:
+            b, k = args
+            sb = struct(b)
+            if sb is None or not k.is_Number:
+                return None
+            c = u if (k == -1 or k == sp.Rational(1, 2)) else 2 * u
+            return A(k) * sb[0] + c, sb[1] + 1
+        if isinstance(e, (group, sp.UnevaluatedExpr, sp.Abs)):
+            return struct(args[0])
+        if isinstance(e, sp.exp):
+            return err(args[0]) + 2 * u, 1
+        if isinstance(e, sigmoid):
+            if not args[0].is_real:
+                return None
+            return sigmoid(-args[0]) * err(args[0]) + 3 * u, 3
+        if isinstance(e, hypot):  # (|a| err_a + |b| err_b)/h^2 + 2u, written without overflow
+            a, b = args
+            return ((A(a) / e) * group(err(a) / e) + (A(b) / e) * group(err(b) / e) + 2 * u, 3)
+        if isinstance(e, ratio):
+            sa, sb = struct(args[0]), struct(args[1])
+            if sa is None or sb is None:
+                return None
+            return sa[0] + sp.Max(sa[0], sb[0]) + 2 * u, sa[1] + sb[1] + 2
+        if isinstance(e, sp.Piecewise):
+            sub = [struct(ex) for ex, _ in args]
+            if any(x is None for x in sub):
+                return None
+            return sp.Piecewise(*[(x[0], c) for x, (_, c) in zip(sub, args)]), max(x[1] for x in sub)
+        return None
 
     def _err(e):
         if e.is_Symbol:
@@ -301,6 +406,9 @@ def forward_error(expr, errors: dict | None = None, u=U_SYMBOL, eta=ETA_SYMBOL) 
         if isinstance(e, sp.exp):
             return A(e) * err(args[0]) + 2 * u * A(e) + eta
         if isinstance(e, sp.log):
+            st = struct(args[0])
+            if st is not None:  # err/|x| = the relative error of x (no division, no underflow)
+                return st[0] + st[1] * eta / A(args[0]) + 2 * u * A(e) + eta
             return err(args[0]) / A(args[0]) + 2 * u * A(e) + eta
         if isinstance(e, (sp.Max, sp.Min)):
             return sp.Max(*[err(a) for a in args])

@@ -178,7 +178,8 @@ _psim, _psiM = sp.Min(psi1, psi2), sp.Max(psi1, psi2)
 _Delta = sp.Abs(psi1 - psi2)                     # exact when psi1, psi2 are close (Sterbenz)
 _b = 1 + _zz - _psim * _zz
 _root = hypot(_b, 2 * _za * sp.sqrt(_psim))
-_Pstar = sp.Piecewise((2 * _psim / (_root + _b), _b > 0), ((_root - _b) / (2 * _zz), True))
+# 2 psi/(root + b) for b > 0, (root - b)/(2 zeta^2) otherwise: both are root + |b| (no cancellation)
+_Pstar = sp.Piecewise((2 * _psim / (_root + sp.Abs(_b)), _b > 0), ((_root + sp.Abs(_b)) / (2 * _zz), True))
 _Pn = _Pstar * sigmoid(-y_)                      # P
 _k = 1 + group(_zz / (1 + _zz * _Pstar)) / (1 + _zz * _Pn)
 _ph = group(_Pstar / _psiM)
