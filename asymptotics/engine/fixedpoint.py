@@ -245,29 +245,59 @@ def latex_name(name: str) -> str:
 
 
 # ---------------------------------------------------------------------- compiled functions
-@dataclass(frozen=True)
 class _Compiled:
-    model: FixedPointModel
-    backend: str
-    residual: object         # f(*unknowns, *params, *traces) -> list of residuals
-    jacobian: object         # f(...) -> [dF_i/du_j (row major)] + [dF_i/dT_t (row major)]
-    trace_f: tuple           # per trace: f(*unknowns, *params, *components)
-    trace_grad: tuple        # [t][j]: d summand_t / du_j
-    trace_full: tuple        # per trace: f(..., *components, u, eta) -> [f, err_f, g_j..., err_g_j...]
-    eq_traces: tuple         # indices of the traces the equations use
-    const_traces: dict       # index -> c for a summand that is a number c (the sum is c N)
-    integer_traces: tuple    # indices of summands with integer values only (a count: summed exactly)
-    resjac: object           # residual + jacobian lists in one function
-    resjac_err: object       # the same followed by residual_err's list
-    outputs: object          # f(*unknowns, *params, *traces) -> tuple of all outputs (shared cse)
-    residual_err: object     # f(*unknowns, *params, *traces, *err_traces, u, eta) -> [err F_i] + [err J]
-    outputs_err: object      # f(*unknowns, *params, *traces, *err_unknowns, *err_traces, u, eta)
-                             #   -> [outputs...] + [their errors...]
-    traces_eq: object        # f(...components) -> [f_t, d f_t/du_j ...] for the equations' traces
-    traces_all: object       # f(...components) -> [f_t] for every non-constant trace
-    traces_full: object      # f(..., u, eta) -> [f, err f, grads, err grads] per non-constant trace
-    live: tuple              # indices of the non-constant traces
-    eq_live: tuple           # ... of those the equations use
+    """The compiled functions of a model for one back end, each lambdified on first use (cached):
+
+    * ``residual``, ``jacobian`` (``[dF_i/du_j] + [dF_i/dT_t]``, row major), ``resjac`` (both in one
+      function), ``residual_err`` (their error bounds at exact unknowns, trace errors given),
+      ``resjac_err`` (all of these at once);
+    * ``outputs`` and ``outputs_err`` (the outputs followed by their error bounds, with the unknowns'
+      and the traces' errors as arguments);
+    * spectral sums: ``trace_f[t]``, ``trace_grad[t][j]`` (summand and gradient), and all of them in
+      one function: ``traces_eq`` (the equations' traces and gradients), ``traces_all`` (values),
+      ``traces_full`` (values, errors, gradients, their errors).
+
+    ``eq_traces``, ``const_traces`` (index -> c for a constant summand: the sum is ``c N``),
+    ``integer_traces`` (summed exactly), ``live`` and ``eq_live`` (non-constant traces) describe them.
+    """
+
+    _NAMES = ("residual", "jacobian", "resjac", "resjac_err", "outputs", "residual_err", "outputs_err",
+              "traces_eq", "traces_all", "traces_full")
+
+    def __init__(self, model, backend):
+        self.model, self.backend = model, backend
+        eqs = [sp.sympify(e) for e in model.equations]
+        used = set().union(*(e.free_symbols for e in eqs)) if eqs else set()
+        self.eq_traces = tuple(i for i, t in enumerate(model.traces) if t.symbol in used)
+        self.const_traces = {i: float(t.summand) for i, t in enumerate(model.traces)
+                             if sp.sympify(t.summand).is_Number}
+        self.integer_traces = tuple(i for i, t in enumerate(model.traces) if _integer_valued(sp.sympify(t.summand)))
+        live, eq_live = _expressions(model)["_live"]
+        self.live, self.eq_live = tuple(live), tuple(eq_live)
+        m, T = len(model.unknowns), len(model.traces)
+        self.trace_f = _LazyList(lambda i: _lambdify(model, f"trace_f{i}", backend), T)
+        self.trace_grad = _LazyList(lambda i: _LazyList(lambda j: _lambdify(model, f"trace_grad{i}_{j}", backend), m), T)
+        self.trace_full = _LazyList(lambda i: _lambdify(model, f"trace_full{i}", backend), T)
+
+    def __getattr__(self, name):
+        if name in _Compiled._NAMES:
+            f = _lambdify(self.model, name, self.backend)
+            setattr(self, name, f)
+            return f
+        raise AttributeError(name)
+
+
+class _LazyList:
+    def __init__(self, make, n):
+        self._make, self._items = make, [None] * n
+
+    def __len__(self):
+        return len(self._items)
+
+    def __getitem__(self, i):
+        if self._items[i] is None:
+            self._items[i] = self._make(i)
+        return self._items[i]
 
 
 _CACHE: dict = {}
@@ -376,23 +406,7 @@ def _compile(model: FixedPointModel, backend: str) -> _Compiled:
     hit = _CACHE.get(key)
     if hit is not None and hit.model is model:
         return hit
-
-    def lam(name):
-        return _lambdify(model, name, backend)
-
-    m, T = len(model.unknowns), len(model.traces)
-    eqs = [sp.sympify(e) for e in model.equations]
-    used = set().union(*(e.free_symbols for e in eqs)) if eqs else set()
-    eq_traces = tuple(i for i, t in enumerate(model.traces) if t.symbol in used)
-    const = {i: float(t.summand) for i, t in enumerate(model.traces) if sp.sympify(t.summand).is_Number}
-    integer = tuple(i for i, t in enumerate(model.traces) if _integer_valued(sp.sympify(t.summand)))
-    live, eq_live = _expressions(model)["_live"]
-    out = _Compiled(model, backend, lam("residual"), lam("jacobian"),
-                    tuple(lam(f"trace_f{i}") for i in range(T)),
-                    tuple(tuple(lam(f"trace_grad{i}_{j}") for j in range(m)) for i in range(T)),
-                    tuple(lam(f"trace_full{i}") for i in range(T)), eq_traces, const, integer,
-                    lam("resjac"), lam("resjac_err"), lam("outputs"), lam("residual_err"), lam("outputs_err"),
-                    lam("traces_eq"), lam("traces_all"), lam("traces_full"), tuple(live), tuple(eq_live))
+    out = _Compiled(model, backend)
     _CACHE[key] = out
     return out
 
@@ -633,7 +647,10 @@ def _newton_step(F, J):
 
 
 def _norm(F):
-    return np.sqrt(np.sum(F * F, axis=-1))
+    if F.shape[-1] == 1:
+        return np.abs(F[..., 0])
+    with np.errstate(over="ignore"):
+        return np.sqrt(np.sum(F * F, axis=-1))
 
 
 def _take(a, idx):
@@ -744,6 +761,10 @@ def _newton(comp, x0, p, spectrum, lower, scales, tol, max_iter):
         # the projection puts the iterate on it, or else recognized afterwards by _snap_to_bounds.
         # (Computed before x is updated: xa may be a view.)
         small = (np.abs(xn - xa) <= tol * np.abs(xn) + _take(floor, idx)).all(axis=1)
+        if lower is not None:
+            # an iterate stuck in the subnormal numbers above a bound has not converged: the root
+            # is the bound itself (recognized by _snap_to_bounds) or needs the re-solve
+            small &= ~((xn > lower) & (xn - lower < TINY)).any(axis=1)
         # stagnation at round-off: a tiny step that no longer halves the residual
         stall = near & ~small & (_norm(Fn) > 0.5 * f0)
         if stall.any():
@@ -823,10 +844,16 @@ def _spectrum_arrays(model, spectrum):
     return spec, spec_mp
 
 
+#: the smallest normal double: a relative accuracy is |error| / max(|value|, TINY), so that a value
+#: below the normal range (or 0 from underflow) counts as accurate when its error is at the level of
+#: the format's own resolution there
+TINY = 2.0 ** -1022
+
+
 def _rel(err, val):
-    """Relative error from an absolute bound: 0 where both are 0, inf where the value is 0 alone."""
+    """Relative error from an absolute bound, ``err / max(|val|, TINY)`` (0 where err is 0)."""
     with np.errstate(all="ignore"):
-        a = np.abs(val)
+        a = np.maximum(np.abs(val), TINY)
         r = np.where(err == 0, 0.0, err / a)
         r = np.where(np.isnan(r), np.inf, r)
     return r
@@ -896,7 +923,9 @@ def solve(model: FixedPointModel, params: Mapping, *, spectrum: Mapping | None =
     if precision is not None:
         check_int("precision", precision, low=15, high=10000)
     tol = float(check_real("tol", tol, low=0.0, high=0.1, low_open=True))
-    accuracy = float(check_real("accuracy", accuracy, low=0.0, high=1.0, low_open=True))
+    # in double precision the rounding of the result alone is up to 1.1e-16
+    accuracy = float(check_real("accuracy", accuracy, low=1e-15 if precision is None else 0.0,
+                                high=1.0, low_open=precision is not None))
     if not isinstance(resolve, (bool, np.bool_)):
         raise ValueError(f"resolve must be True or False, got {resolve!r}")
     max_iter = check_int("max_iter", max_iter, low=0)
@@ -1031,7 +1060,7 @@ def solve(model: FixedPointModel, params: Mapping, *, spectrum: Mapping | None =
                         break
                     digits = min(MAX_RESOLVE_DIGITS, 2 * digits)
                     continue
-                a_d = {k: max(float(v), U_DOUBLE) for k, v in a_mp.items()}  # + rounding to double
+                a_d = _to_double_accuracy(a_mp, {**u_mp, **o_mp})  # + the rounding to double
                 w = max(a_d.values()) if a_d else 0.0
                 if w <= accuracy:
                     ok = True
@@ -1054,7 +1083,7 @@ def solve(model: FixedPointModel, params: Mapping, *, spectrum: Mapping | None =
                 for k in outs:
                     outs[k][i] = float(o_mp[k])
                 for k in oacc:
-                    oacc[k][i] = a_d.get(k, U_DOUBLE)
+                    oacc[k][i] = a_d.get(k, 0.0)
                 status[i] = f"re-solved at {digits} digits"
                 conv[i] = True
             elif over[i]:
@@ -1201,6 +1230,20 @@ def _snap_to_bounds(comp, x, conv, todo, x0, plist, spec, lower):
         ok = (np.abs(F) <= 4 * eF).all(axis=1)
         x[cand[ok], j] = b
         conv[cand[ok]] = True
+
+
+def _to_double_accuracy(acc_mp: dict, values: dict) -> dict:
+    """The accuracy of mpmath results once rounded to double: the mpmath estimate plus the exact
+    relative rounding error of the conversion (relative to ``max(|v|, TINY)``, see :func:`_rel`)."""
+    out = {}
+    for k, a in acc_mp.items():
+        v = values.get(k)
+        r = 0.0
+        if isinstance(v, mpmath.mpf) and mpmath.isfinite(v) and v != 0:
+            f = float(v)
+            r = float(abs(mpmath.mpf(f) - v) / max(abs(v), mpmath.mpf(TINY)))
+        out[k] = (float(a) + r) * (1 + 4 * U_DOUBLE)  # (a bound: rounded up)
+    return out
 
 
 def _resolve_digits(est: float, bound: float) -> int:
@@ -1387,12 +1430,16 @@ def _mp_point(model, point, x0, spec, spec_mp, dps, max_iter=100, out_digits=Non
             raise ValueError(f"{model.name}: could not verify the fixed point to {dps - 15} digits "
                              f"at {point} (residual {mpmath.nstr(mpmath.norm(F), 5)})")
         # the accuracy contract in mpmath (u = 2^-prec, no underflow)
-        tv, tg, te, tge, r = residual_err(x)
-        F, J = FJ(x)
-        eF = r[:m]
-        eJ = r[m:m + m * m]
-        if exact_start:
+        if exact_start:  # the unknowns are exact (e.g. -inf): no residual to evaluate
+            tv, tg, te, tge = traces(x, with_err=True)
             dx = [zero] * m
+        else:
+            tv, tg, te, tge, r = residual_err(x)
+            F, J = FJ(x)
+            eF = r[:m]
+            eJ = r[m:m + m * m]
+        if exact_start:
+            pass
         elif m == 1:
             jac = list(comp.jacobian(*(list(x) + p + tv)))
             den = abs(J[0, 0]) - eJ[0] - sum((abs(r[m + m * m + t]) * abs(tg[t][0]) + abs(jac[m * m + t]) * tge[t][0]

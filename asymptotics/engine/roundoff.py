@@ -15,8 +15,8 @@ Numerical Algorithms*, 2nd ed., SIAM 2002, sec. 3.1 and 3.3), written per node:
 * ``a**k``: ``|k| |a|^(k-1) err_a + 2u |value|`` (a correctly rounded or 1-ulp ``pow``);
 * ``exp``, ``log``, ``sqrt``, other functions: ``|f'| err`` plus ``2u |value|``;
 * a branch (``Piecewise``) takes the error of the branch taken;
-* every operation adds ``eta``, half the smallest subnormal number (the absolute error of a result
-  rounded into the subnormal range; 0 in mpmath, which has no underflow);
+* every operation adds ``eta``, the smallest subnormal number (a bound on the absolute error of a
+  result rounded into the subnormal range; 0 in mpmath, which has no underflow);
 * parameters are exact (a float given by the user *is* the parameter); the leaves whose errors are
   given (unknowns, spectral sums) carry them.
 
@@ -44,7 +44,7 @@ __all__ = ["ratio", "sigmoid", "group", "hypot", "logaddexp", "logsigmoid", "for
            "U_DOUBLE", "ETA_DOUBLE", "U_SYMBOL", "ETA_SYMBOL"]
 
 U_DOUBLE = 2.0 ** -53          #: unit round-off of IEEE double precision
-ETA_DOUBLE = 2.0 ** -1075      #: half the smallest subnormal double
+ETA_DOUBLE = 2.0 ** -1074      #: the smallest subnormal double (a bound on the error of a result in that range)
 U_SYMBOL = sp.Symbol("_roundoff_u", positive=True)
 ETA_SYMBOL = sp.Symbol("_roundoff_eta", nonnegative=True)
 
@@ -132,6 +132,28 @@ class group(sp.Function):
 
     def _latex(self, printer, exp=None):
         return _power(r"\left(%s\right)" % printer._print(self.args[0]), exp)
+
+
+class absval(sp.Function):
+    """``|x|`` for the error bounds, without sympy's simplification of ``Abs`` (slow on the large
+    expressions the bounds are made of)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return abs(x)
+        if x.is_Symbol and x.is_nonnegative:
+            return x
+        if isinstance(x, (absval, sp.Abs)):
+            return x
+
+    def _eval_is_nonnegative(self):
+        return True
+
+    def doit(self, **hints):
+        return sp.Abs(self.args[0].doit(**hints))
 
 
 class hypot(sp.Function):
@@ -226,9 +248,9 @@ def _mp_logaddexp(a, b):
     return hi + mpmath.log1p(mpmath.exp(lo - hi))
 
 
-NUMPY_FUNCTIONS = {"ratio": _np_ratio, "sigmoid": _np_sigmoid, "group": _np_group, "hypot": np.hypot,
+NUMPY_FUNCTIONS = {"absval": np.abs, "ratio": _np_ratio, "sigmoid": _np_sigmoid, "group": _np_group, "hypot": np.hypot,
                    "logaddexp": np.logaddexp, "logsigmoid": _np_logsigmoid}
-MPMATH_FUNCTIONS = {"ratio": _mp_ratio, "sigmoid": _mp_sigmoid, "group": lambda x: x,
+MPMATH_FUNCTIONS = {"absval": mpmath.fabs, "ratio": _mp_ratio, "sigmoid": _mp_sigmoid, "group": lambda x: x,
                     "hypot": mpmath.hypot, "logaddexp": _mp_logaddexp,
                     "logsigmoid": lambda y: -mpmath.log1p(mpmath.exp(-y))}
 
@@ -243,6 +265,16 @@ def _number_error(e, u):
     if e.is_Float:
         return sp.Integer(0)  # a float literal is a double: exact
     return u * sp.Abs(e)       # pi, E, ...: rounded once
+
+
+def _max(xs):
+    """max of error bounds, without sympy's (slow) simplification of Max; zeros dropped."""
+    xs = [x for x in xs if x != 0]
+    if not xs:
+        return sp.Integer(0)
+    if len(xs) == 1:
+        return xs[0]
+    return sp.Max(*xs, evaluate=False)
 
 
 def _exact_leaf(a) -> bool:
@@ -261,14 +293,14 @@ def forward_error(expr, errors: dict | None = None, u=U_SYMBOL, eta=ETA_SYMBOL) 
         eta: the absolute error of a result in the subnormal range (a symbol; 0 in mpmath).
 
     >>> x, y = sp.symbols("x y", positive=True)
-    >>> forward_error(x + y) == U_SYMBOL * (x + y) + ETA_SYMBOL   # one rounding, of the result
-    True
+    >>> forward_error(x + y)   # one rounding, relative to the result
+    _roundoff_eta + _roundoff_u*absval(x + y)
     """
     errors = errors or {}
     errset = set(errors)
     memo: dict = {}
     smemo: dict = {}
-    A = sp.Abs
+    A = absval
 
     def err(e):
         hit = memo.get(e)
@@ -282,6 +314,16 @@ def forward_error(expr, errors: dict | None = None, u=U_SYMBOL, eta=ETA_SYMBOL) 
             out = _err(e)
         memo[e] = out
         return out
+
+    dmemo: dict = {}
+
+    def dep(e):
+        """Does e depend on a leaf that carries an error?"""
+        hit = dmemo.get(e)
+        if hit is None:
+            hit = e in errset if e.is_Symbol else any(dep(a) for a in e.args)
+            dmemo[e] = hit
+        return hit
 
     def struct(e):
         """For a sum/product/quotient/... of non-negative exact parameters (no subtraction): a bound
@@ -306,16 +348,17 @@ def forward_error(expr, errors: dict | None = None, u=U_SYMBOL, eta=ETA_SYMBOL) 
         if e.is_NumberSymbol:
             return (u, 0) if e.is_positive else None
         args = e.args
-        if isinstance(e, sp.Abs) and args[0].is_Add and len(args[0].args) == 2 and all(
-                _exact_leaf(a) and not (a.free_symbols & set(errors)) for a in args[0].args):
+        if isinstance(e, (sp.Abs, absval)) and args[0].is_Add and len(args[0].args) == 2 and all(
+                _exact_leaf(a) and not dep(a) for a in args[0].args):
             return u, 1  # |a - b| of two doubles: one rounding (exact in the subnormal range)
-        if e.is_Add and all(a.is_nonnegative or isinstance(a, sp.Abs) or struct(a) is not None for a in args):
+        if e.is_Add and all(isinstance(a, (sp.Abs, absval)) or struct(a) is not None or a.is_nonnegative
+                            for a in args):
             # a sum of non-negative terms, some not of the structured kind: relative error from
             # the terms' absolute errors (no division by a term that may vanish)
             sub = [struct(a) for a in args]
             if all(x is not None for x in sub):
-                return sp.Max(*[x[0] for x in sub]) + (len(args) - 1) * u, sum(x[1] for x in sub) + len(args) - 1
-            if e.free_symbols & errset:  # (only for parameters, whose sums do not vanish at a root)
+                return _max([x[0] for x in sub]) + (len(args) - 1) * u, sum(x[1] for x in sub) + len(args) - 1
+            if dep(e):  # (only for parameters, whose sums do not vanish at a root)
                 return None
             return (sp.Add(*[err(a) for a in args]) / A(e) + (len(args) - 1) * u,
                     len(args) - 1)
@@ -328,8 +371,8 @@ def forward_error(expr, errors: dict | None = None, u=U_SYMBOL, eta=ETA_SYMBOL) 
             if e.is_Mul:
                 return sp.Add(*[x[0] for x in sub]) + (n - 1) * u, ops
             if e.is_Add:
-                return sp.Max(*[x[0] for x in sub]) + (n - 1) * u, ops
-            return sp.Max(*[x[0] for x in sub]), ops
+                return _max([x[0] for x in sub]) + (n - 1) * u, ops
+            return _max([x[0] for x in sub]), ops
         if e.is_Pow:
             b, k = args
             sb = struct(b)
@@ -337,7 +380,7 @@ def forward_error(expr, errors: dict | None = None, u=U_SYMBOL, eta=ETA_SYMBOL) 
                 return None
             c = u if (k == -1 or k == sp.Rational(1, 2)) else 2 * u
             return A(k) * sb[0] + c, sb[1] + 1
-        if isinstance(e, (group, sp.UnevaluatedExpr, sp.Abs)):
+        if isinstance(e, (group, sp.UnevaluatedExpr, sp.Abs, absval)):
             return struct(args[0])
         if isinstance(e, sp.exp):
             return err(args[0]) + 2 * u, 1
@@ -352,7 +395,7 @@ def forward_error(expr, errors: dict | None = None, u=U_SYMBOL, eta=ETA_SYMBOL) 
             sa, sb = struct(args[0]), struct(args[1])
             if sa is None or sb is None:
                 return None
-            return sa[0] + sp.Max(sa[0], sb[0]) + 2 * u, sa[1] + sb[1] + 2
+            return sa[0] + _max([sa[0], sb[0]]) + 2 * u, sa[1] + sb[1] + 2
         if isinstance(e, sp.Piecewise):
             sub = [struct(ex) for ex, _ in args]
             if any(x is None for x in sub):
@@ -399,7 +442,7 @@ def forward_error(expr, errors: dict | None = None, u=U_SYMBOL, eta=ETA_SYMBOL) 
             return A(e) * (A(k) * eb / A(b) + A(sp.log(A(b))) * ek) + 2 * u * A(e) + eta
         if isinstance(e, sp.Piecewise):
             return sp.Piecewise(*[(err(ex), c) for ex, c in e.args])
-        if isinstance(e, sp.Abs):
+        if isinstance(e, (sp.Abs, absval)):
             return err(args[0])
         if isinstance(e, (group, sp.UnevaluatedExpr)):
             return err(args[0])
@@ -411,7 +454,7 @@ def forward_error(expr, errors: dict | None = None, u=U_SYMBOL, eta=ETA_SYMBOL) 
                 return st[0] + st[1] * eta / A(args[0]) + 2 * u * A(e) + eta
             return err(args[0]) / A(args[0]) + 2 * u * A(e) + eta
         if isinstance(e, (sp.Max, sp.Min)):
-            return sp.Max(*[err(a) for a in args])
+            return _max([err(a) for a in args])
         if isinstance(e, sp.sign):
             return sp.Integer(0)
         if isinstance(e, sigmoid):

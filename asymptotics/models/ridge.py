@@ -104,12 +104,18 @@ def _iso_singular(p, spectrum):
                   "variance": var, "risk": var, "risk_total": var + p["sigma2"]}
 
 
+def _iso_exact(p, spectrum):
+    # ridgeless below the threshold: kappa = 0 exactly (the other root, gamma - 1, is negative)
+    return (p["lam"] == 0) & (p["gamma"] < 1), {"kappa": 0.0}
+
+
 def _admissible(p, u, one_minus_df2_over_n):
     # the physical (Stieltjes) branch: kappa >= lam >= 0 and 1 - df2/n > 0
     return (u["kappa"] >= p["lam"] * (1 - 1e-12)) & (one_minus_df2_over_n > 0)
 
 
-RIDGE = FixedPointModel(
+_D_iso = _one_minus_gamma + kappa * (2 + kappa)   # (1 + kappa)^2 (1 - df2/n)
+_ISO = dict(
     name="ridge",
     parameters=(gamma, lam, r2, sigma2),
     unknowns=(kappa,),
@@ -117,23 +123,36 @@ RIDGE = FixedPointModel(
     # floating point near gamma = 1, by Sterbenz's lemma) so that neither the residual, its
     # Jacobian 2 kappa + 1 - gamma - lam, nor 1 - df2/n cancels catastrophically at the threshold.
     equations=(kappa ** 2 + (_one_minus_gamma - lam) * kappa - lam,),
-    outputs={
-        "df1_over_n": gamma / (1 + kappa),
-        "df2_over_n": gamma / (1 + kappa) ** 2,
-        # 1 - df2/n = (1 - gamma + kappa (2 + kappa)) / (1 + kappa)^2
-        "bias": r2 * kappa ** 2 / (_one_minus_gamma + kappa * (2 + kappa)),
-        "variance": sigma2 * gamma / (_one_minus_gamma + kappa * (2 + kappa)),
-        "risk": sp.Symbol("bias") + sp.Symbol("variance"),
-        "risk_total": sp.Symbol("risk") + sigma2,
-    },
     source=SOURCE_ISO,
     lower_bounds=(0.0,),
     initial_guess=lambda gamma, lam, r2, sigma2: (_iso_kappa(gamma, lam),),
     admissible=lambda p, u, t: _admissible(p, u, (1 - p["gamma"]) + u["kappa"] * (2 + u["kappa"])),
     singular=_iso_singular,
+    exact=_iso_exact,
     symbols_doc=_SYMBOLS_DOC,
+)
+_ISO_OUTPUTS = {
+    "df1_over_n": gamma / (1 + kappa),
+    "df2_over_n": gamma / (1 + kappa) ** 2,
+    # 1 - df2/n = (1 - gamma + kappa (2 + kappa)) / (1 + kappa)^2
+    "bias": r2 * kappa ** 2 / _D_iso,
+    "variance": sigma2 * gamma / _D_iso,
+    "risk": sp.Symbol("bias") + sp.Symbol("variance"),
+    "risk_total": sp.Symbol("risk") + sigma2,
+}
+
+#: What the solver evaluates: the same outputs, the bias as r2 kappa (kappa/D) instead of
+#: r2 kappa^2/D (at gamma -> 1-, lam -> 0, kappa^2 underflows before the division by the small D
+#: would bring it back; issue 12).
+RIDGE_NUMERIC = FixedPointModel(
+    outputs={"kappa": kappa, **_ISO_OUTPUTS, "bias": r2 * kappa * group(kappa / _D_iso)}, **_ISO)
+
+RIDGE = FixedPointModel(
+    outputs=_ISO_OUTPUTS,
     sample_ranges={"gamma": (0.1, 5.0), "lam": (0.01, 2.0), "r2": (0.1, 3.0), "sigma2": (0.1, 3.0)},
     regimes={"gamma<1": {"gamma": (0, 1)}, "gamma>1": {"gamma": (1, sp.oo)}},
+    numeric=RIDGE_NUMERIC,
+    **_ISO,
 )
 
 
