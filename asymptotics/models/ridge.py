@@ -185,8 +185,9 @@ def _spec_exact(p, spectrum):
 # where n - d_> is one exact number (``group``) and every term of the sums is at most 1/2: the
 # equation kappa (1 - df1/n) = lam then loses no digits to the O(1) parts of the degrees of freedom
 # (the plain form kappa - lam - kappa df1/n lost all of them at n = d, lam -> 0, and the roots of
-# spectra spanning many orders of magnitude). kappa^2 beta2 s/(s+kappa)^2 = beta2 s c^2 never forms
-# (s + kappa)^2 (eigenvalues up to ~1e300). At kappa = 0 (lam = 0, n > d): 1 - df2/n = (n - d)/n.
+# spectra spanning many orders of magnitude). kappa^2 beta2 s/(s+kappa)^2 = kappa beta2 q c never
+# forms (s + kappa)^2 (eigenvalues up to ~1e300) nor kappa^2 (underflow), and the bias is
+# kappa (sum_i beta2_i q_i c_i / (1 - df2/n)). At kappa = 0 (lam = 0, n > d): 1 - df2/n = (n - d)/n.
 nd, dmix = sp.symbols("d_kappa delta_kappa", real=True)
 _q, _c = ratio(s, kappa), ratio(kappa, s)
 _one_minus_df2n_spec = sp.Piecewise((lam / kappa + ddf / n, kappa > 0), (group(n - nd) / n, True))
@@ -200,13 +201,14 @@ RIDGE_SPECTRUM = FixedPointModel(
             Trace(dmix, sp.Piecewise((_c, s >= kappa), (-_q, True)), "d_> - df1"),
             Trace(df1, _q, "first degrees of freedom"),
             Trace(df2, _q ** 2, "second degrees of freedom"),
-            Trace(bsum, b * s * _c ** 2, "signal left by the shrinkage"),
+            Trace(bsum, b * _q * _c, "signal left by the shrinkage over kappa"),
             Trace(ddf, _q * _c, "df1 - df2")),
     components=(s, b),
     outputs={
         "df1": df1,
         "df2": df2,
-        "bias": bsum / _one_minus_df2n_spec,
+        # kappa (sum beta2 q c / D): never kappa^2 (or c^2) before the division by the small D
+        "bias": kappa * group(bsum / _one_minus_df2n_spec),
         "variance": sigma2 * (df2 / n) / _one_minus_df2n_spec,
         "risk": sp.Symbol("bias") + sp.Symbol("variance"),
         "risk_total": sp.Symbol("risk") + sigma2,
