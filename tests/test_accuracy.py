@@ -99,7 +99,7 @@ def test_masked_points_are_none_and_keep_the_others():
     assert sol.status.tolist() == ["ok", "did not converge"]  # gamma < 1, lam = 0: kappa = 0 exactly
     recs = sol.records()
     assert recs[0]["risk"] == pytest.approx(1.0) and recs[1]["risk"] is None and recs[1]["kappa"] is None
-    assert recs[1]["status"] == "did not converge"
+    assert recs[1]["status"] == "did not converge" and recs[1]["rel_accuracy"] == np.inf
     assert not any(isinstance(v, float) and np.isnan(v) for r in recs for v in r.values())
 
 

@@ -1127,8 +1127,10 @@ def solve(model: FixedPointModel, params: Mapping, *, spectrum: Mapping | None =
             res[k] = arr
         return res
 
+    # at points masked for another reason than their accuracy there is no estimate: inf
+    no_estimate = ~conv & ~np.array([str(t).startswith("accuracy") for t in status], dtype=bool)
     for k in oacc:
-        oacc[k] = np.where(conv | np.isfinite(oacc[k]), oacc[k], np.inf)
+        oacc[k] = np.where(no_estimate, np.inf, oacc[k])
     return Solution(model=model.name, shape=shape,
                     params={k: np.asarray(v).reshape(shape) for k, v in flatp.items()},
                     unknowns=shaped(unknowns, True), outputs=shaped(outs, True),
