@@ -63,6 +63,7 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 import argparse  # noqa: E402
+from fractions import Fraction  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import multiprocessing as mp  # noqa: E402
@@ -238,6 +239,10 @@ def _from_solution(sol, names) -> dict:
     acc = getattr(sol, "rel_accuracy", None)
     if acc is not None:
         res["acc"] = np.asarray(np.ma.filled(np.ma.asarray(acc, dtype=float), np.nan), dtype=float)
+    per = getattr(sol, "accuracy", None)  # each output's own estimate (rel_accuracy is the risk's)
+    if isinstance(per, dict):
+        res["out_acc"] = {k: np.asarray(np.ma.filled(np.ma.asarray(per[k], dtype=float), np.nan), dtype=float)
+                          for k in names if k in per}
     status = getattr(sol, "status", None)
     if status is not None:
         res["status"] = np.asarray(np.ma.filled(np.ma.asarray(status, dtype=object), "masked"), dtype=object)
@@ -566,6 +571,7 @@ class Res:
     out: dict = field(default_factory=dict)     # float arrays (double) or mpf object arrays (precision)
     mask: np.ndarray | None = None
     acc: np.ndarray | None = None
+    out_acc: dict = field(default_factory=dict)  # output name -> its own accuracy estimate
     status: np.ndarray | None = None
     elapsed: float = 0.0
     warnings: list = field(default_factory=list)
@@ -592,6 +598,8 @@ def normalize(case: Case, raw: dict) -> Res:
             r.out[k] = np.broadcast_to(v, shape)
         if "acc" in raw:
             r.acc = np.broadcast_to(np.asarray(raw["acc"], dtype=float), shape)
+        for k, a in raw.get("out_acc", {}).items():
+            r.out_acc[k] = np.broadcast_to(np.asarray(a, dtype=float), shape)
         if "status" in raw:
             r.status = np.broadcast_to(np.asarray(raw["status"], dtype=object), shape)
             bad_status = np.vectorize(lambda s: not (str(s) in OK_STATUS or str(s).startswith("re-solved")),
@@ -726,8 +734,9 @@ def classify_exception(case: Case, exc: dict) -> tuple[str, str]:
 def allowed_error(res: Res, name: str) -> np.ndarray:
     """Absolute error each value of output ``name`` may have (claimed accuracy)."""
     v = np.abs(np.asarray(res.out[name], dtype=float))
-    acc = res.acc if res.acc is not None else DEFAULT_ACCURACY
-    acc = np.where(np.isfinite(acc), acc, DEFAULT_ACCURACY) if res.acc is not None else acc
+    own = res.out_acc.get(name, res.acc)  # the output's own estimate where the result gives one
+    acc = own if own is not None else DEFAULT_ACCURACY
+    acc = np.where(np.isfinite(acc), acc, DEFAULT_ACCURACY) if own is not None else acc
     with np.errstate(invalid="ignore", over="ignore"):
         return np.where(np.isfinite(v), acc * v, 0.0) + TINY
 
@@ -1223,7 +1232,12 @@ class SpectrumModel(FuzzModel):
                 grid = {"gamma": dd / nn, "lam": np.asarray(c.grid["lam"]) / cval,
                         "r2": np.full(c.shape, cval * float(np.sum(b.value[e.value > 0]))),
                         "sigma2": np.asarray(c.grid["sigma2"])}
-                if in_domain(grid, RIDGE_DOMAIN):   # the witness only where ridge.risk's domain allows
+                # only where the mapped inputs are exact: near gamma = 1 the risk's condition number in
+                # gamma is ~1/|gamma - 1|, so the rounding of d/n alone moves it far beyond its accuracy
+                exact = all(Fraction(dd) / Fraction(float(v)) == Fraction(dd / float(v)) for v in nn.ravel()) and \
+                    all(Fraction(float(v)) / Fraction(cval) == Fraction(float(v) / cval)
+                        for v in np.ravel(c.grid["lam"]))
+                if exact and in_domain(grid, RIDGE_DOMAIN):   # and where ridge.risk's domain allows
                     w = Case(self.name, "ridge.risk", {"errors": "mask"}, grid, c.valid.copy(),
                              tag="witness:isotropic=ridge.risk")
                     out.append((w, c, cmp4))

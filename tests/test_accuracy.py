@@ -362,3 +362,26 @@ def test_spectral_sums_in_blocks(monkeypatch):
     for k in ("risk", "bias", "variance", "df1", "df2", "kappa"):
         np.testing.assert_allclose(getattr(b, k), getattr(a, k), rtol=1e-13)
     assert max((ps.stop - ps.start) * (cs.stop - cs.start) for ps, cs in fp._blocks(40, 3000)) <= 131072
+
+
+def test_ridgeless_risk_near_the_threshold_has_no_cancellation():
+    """r2 (1 - 1/gamma) lost the digits of 1/gamma at gamma = 1 + 1e-8 (relative error 1e-9, found by
+    the fuzz benchmark); (gamma - 1)/gamma is exact to rounding. Reference: 50-digit arithmetic."""
+    for g in (1.00000001, 1 + 2.0 ** -40, 1.5, 1e10):
+        with mpmath.workdps(50):
+            ref = 1 - 1 / mpmath.mpf(g)
+        got = ridge.ridgeless_risk(g, r2=1.0, sigma2=0.0)
+        assert abs(got - float(ref)) <= 2e-16 * float(ref), (g, got, ref)
+
+
+def test_precision_path_solves_where_double_precision_did_not_converge():
+    """lam = 5e-324 (the smallest subnormal): Newton's method in double stalls on subnormal steps, the
+    precision path used to raise; now it solves in mpmath from the last iterate and verifies the root.
+    Reference: the ridgeless variance sigma2 gamma/(1 - gamma) (lam = 5e-324 moves it far below 1e-40),
+    at 50 digits from the exact float inputs."""
+    s = ridge.risk(gamma=1e-300, lam=5e-324, r2=1e100, sigma2=1e100, precision=40)
+    assert str(np.asarray(s.status).ravel()[0]).startswith("re-solved at 40 digits")
+    with mpmath.workdps(50):
+        g = mpmath.mpf(1e-300)
+        ref = mpmath.mpf(1e100) * g / (1 - g)
+        assert abs(np.asarray(s.outputs["variance"]).ravel()[0] / ref - 1) < 1e-38

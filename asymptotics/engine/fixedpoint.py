@@ -1091,6 +1091,25 @@ def solve(model: FixedPointModel, params: Mapping, *, spectrum: Mapping | None =
                              + (f" ({msg})" if msg else ""))
                 conv[i] = False
 
+    if precision is not None:
+        # the precision path starts from the double-precision root; where double precision did not
+        # converge (e.g. a root near the smallest subnormal) Newton's method in mpmath may still find
+        # and verify one from the last iterate (it raises ValueError if it cannot)
+        for i in np.nonzero(~conv & ~sing & ~wrong_branch & ~nan_bug)[0]:
+            try:
+                u_mp, _o, _a = _mp_point(model, _point(model, flatp, flatmp, i), x[i], spec, spec_mp,
+                                         precision + 15, exact_start=bool(exact[i]))
+            except ValueError:
+                continue
+            uf = {k: np.array([float(v)]) for k, v in u_mp.items()}
+            if model.admissible is not None and not bool(np.asarray(model.admissible(
+                    {k: flatp[k][i:i + 1] for k in flatp}, uf,
+                    _traces_at(model, comp, uf, flatp, i, spec))).ravel()[0]):
+                continue
+            x[i] = [float(u_mp[k]) for k in model.unknown_names]
+            conv[i] = True
+            status[i] = f"re-solved at {precision} digits (double precision did not converge)"
+
     if not conv.all() and errors == "raise":
         bad = np.nonzero(~conv)[0]
         report = [{**{k: float(flatp[k][i]) for k in model.parameter_names},

@@ -420,7 +420,8 @@ def ridgeless_risk(gamma, r2=1.0, sigma2=1.0):
     out = np.where(sigma2 > 0, np.inf, 0.0)
     lo, hi = g < 1, g > 1
     out[lo] = sigma2[lo] * g[lo] / (1 - g[lo])
-    out[hi] = r2[hi] * (1 - 1 / g[hi]) + sigma2[hi] / (g[hi] - 1)
+    # (g - 1)/g, not 1 - 1/g: g - 1 is exact near 1 (Sterbenz), 1 - 1/g loses the digits of 1/g
+    out[hi] = r2[hi] * ((g[hi] - 1) / g[hi]) + sigma2[hi] / (g[hi] - 1)
     return as_output(out)
 
 
