@@ -156,10 +156,10 @@ def _curve_mc(args, entry, recs, axes):
 _LADDER_HELP = {
     "ridge-spectrum": "size factors of the finite-size ladder: the spectrum replicated (integer "
                       "factors) or resampled at its quantiles, n scaled alike; one value = a single "
-                      "size (default: 1,2,3,4, or 0.25..1 when replication is too costly)",
+                      "size (default: 1,2,4,8, or 1,2,3,4, or 0.125..1, as the cost allows)",
     "kernel-ridge": "dimensions of the finite-size ladder (n scaled to keep its place relative to the "
-                    "spectrum's multiplicities); one value = a single size (default: d, 1.41 d, 2 d, "
-                    "2.83 d while n <= 2000, completed downwards)",
+                    "spectrum's multiplicities); one value = a single size (default: d, 2 d, 4 d, 8 d, or "
+                    "d .. 2.83 d, while n <= 2000, else 0.35 d .. d)",
     "nt": "dimensions of the finite-size ladder (n as for kernel-ridge, N = ceil(N0 n_i/n)); one value "
           "= a single size (default as kernel-ridge)",
     "nt-staircase": "scale factors t of the finite-size ladder (d_i = t d, N_i = t N); one value = a "
@@ -183,11 +183,13 @@ def _add_check_args(pm, entry):
                     help="target relative half-width of each interval, e.g. 1%% or 0.01: seeds are added "
                          "until every point meets it or a budget runs out")
     pm.add_argument("--max-seconds", type=float, default=None, metavar="T",
-                    help=f"simulation budget per point group (the points that share draws: one "
-                         f"parameter point's ridge values), seconds of wall time (default "
-                         f"{DEFAULT_MAX_SECONDS:g} with --resolution)")
+                    help=f"simulation budget per point, seconds of wall time (default "
+                         f"{DEFAULT_MAX_SECONDS:g} with --resolution); the ridge values of one parameter "
+                         f"point share their draws and pool their budgets")
     pm.add_argument("--max-seeds", type=int, default=None, metavar="S",
                     help="at most this many seeds per size (with --resolution)")
+    pm.add_argument("--level", type=float, default=0.95, metavar="L",
+                    help="confidence level of each point's interval (default 0.95)")
     pm.add_argument("--plot", metavar="FILE", default=None,
                     help="draw the finite-size scaling plot (png/pdf/svg)")
 
@@ -262,7 +264,7 @@ def _check_summary(checks, args, runs, entry_name=""):
         met = all(r.met for r in runs)
         spent = max((r.elapsed for r in runs), default=0.0)
         text += (f"; resolution target {args._resolution:.3g}: {'met' if met else 'NOT met'} "
-                 f"(longest group {spent:.0f} s)")
+                 f"(longest point group {spent:.0f} s of simulation)")
     if any(c.fit is not None and c.theory == 0 for c in checks):
         text += "; where the theory is 0, resolution is the absolute half-width"
     return text + "."
@@ -284,14 +286,17 @@ def _cmd_check(args, entry):
         import os
         if os.path.splitext(args.plot)[1].lower() not in (".png", ".pdf", ".svg"):
             raise ValueError(f"--plot must end in .png, .pdf or .svg, got {args.plot!r}")
+    if not (0.5 <= args.level < 1.0):
+        raise ValueError(f"--level must be >= 0.5 and < 1, got {args.level:g}")
     d, ladder = _check_sizes(args, entry)
     recs, meta = evaluate(entry.name, **_model_values(args, entry))
     runs: list = []
     checks = catalog.run_check(entry.name, recs, d=d, ladder=ladder, seeds=args.seeds, seed=args.seed,
                                values=_model_values(args, entry), resolution=args._resolution,
-                               max_seconds=args.max_seconds, max_seeds=args.max_seeds, runs_out=runs)
+                               max_seconds=args.max_seconds, max_seeds=args.max_seeds, level=args.level,
+                               runs_out=runs)
     from theory_checks.compare import method_text
-    meta.update(method=method_text(checks), level=checks[0].fit.level if checks[0].fit else 0.95,
+    meta.update(method=method_text(checks), level=args.level,
                 seeds=args.seeds, seed=args.seed, resolution_target=args._resolution,
                 max_seconds=args.max_seconds, max_seeds=args.max_seeds,
                 target_met=None if args._resolution is None else all(r.met for r in runs))

@@ -21,11 +21,11 @@ __all__ = ["CHECKS", "run_check", "build_groups", "SIZE_DOC", "OWN_SIZE"]
 
 #: The ladder each model uses by default (what the summary line and ``--help`` say).
 SIZE_DOC = {
-    "ridge": "d = 100, 159, 252, 400 (n = round(d/gamma))",
-    "ridge-spectrum": "the spectrum replicated 1, 2, 3, 4 times (n times the same), or resampled to "
-                      "1/4 .. 1 of its size when replication is too costly",
-    "rf": "d = 50, 79, 126, 200 (N = round(psi1 d), n = round(psi2 d))",
-    "kernel-ridge": "d, 2^(1/2) d, 2 d, 2^(3/2) d while n_i <= 2000, completed downwards; "
+    "ridge": "d = 50, 100, 200, 400 (n = round(d/gamma))",
+    "ridge-spectrum": "the spectrum replicated 1, 2, 4, 8 times (n alike), or 1, 2, 3, 4 times, or "
+                      "resampled to 1/8 .. 1 of its size, as the cost allows",
+    "rf": "d = 25, 50, 100, 200 (N = round(psi1 d), n = round(psi2 d))",
+    "kernel-ridge": "d (1, 2, 4, 8), or d (1, 1.41, 2, 2.83), while n_i <= 2000, else d (0.35, 0.5, 0.71, 1); "
                     "n / sum_{k<=l} B(d, k) held fixed",
     "nt": "as kernel-ridge, with N_i = ceil(N n_i / n)",
     "nt-staircase": "d_i = t d, N_i = t N for t = 1/2, 2^(-1/2), 1",

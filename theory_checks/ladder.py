@@ -9,8 +9,8 @@ so a unit's result never depends on the order, the batch or the process in which
 resolution target, adds seeds in batches where they buy the most ``1/Var(delta_hat)`` per second of
 measured simulation time. The statistics (fit, interval, verdict) are in :mod:`theory_checks.compare`.
 
->>> geometric_sizes(200)
-(50, 79, 126, 200)
+>>> geometric_sizes(200, 4, 8.0)
+(25, 50, 100, 200)
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ __all__ = ["PointGroup", "GroupRun", "run_groups", "evaluate_unit", "geometric_s
 DEFAULT_SEEDS = 10
 #: No size of a ladder gets fewer than 1/BALANCE of the seeds of the best-sampled size.
 BALANCE = 8.0
-#: Simulation budget per point group when a resolution target is given (seconds of wall time).
+#: Simulation budget per point when a resolution target is given (seconds of wall time).
 DEFAULT_MAX_SECONDS = 120.0
 
 
@@ -161,8 +161,10 @@ def run_groups(groups: Sequence[PointGroup], *, seeds: int = DEFAULT_SEEDS, seed
             batches, each to the size with the largest gain in ``1 / Var(delta_hat)`` per second of
             measured simulation time, for the point of the group furthest from the target, until every
             point of the group meets it or a budget runs out.
-        max_seconds: simulation budget **per group** in seconds of wall time (default 120 with a
-            target). A group's points share their draws, so a group costs what one point costs.
+        max_seconds: simulation budget **per point** in seconds of wall time (default 120 with a
+            target). The points of a group share their draws, so a group of ``P`` points gets
+            ``P * max_seconds`` (a check of ``M`` points never runs longer than ``M * max_seconds``
+            plus the initial seeds).
         max_seeds: at most this many seeds per size (default 100000 with a target).
         level: confidence level.
         map_units: ``f(list of (group, i, j, seed)) -> list of (row, seconds)``, the execution backend
@@ -189,6 +191,7 @@ def run_groups(groups: Sequence[PointGroup], *, seeds: int = DEFAULT_SEEDS, seed
     for g in groups:
         K = len(g.sizes)
         P = len(g.params)
+        budget = None if max_seconds is None else max_seconds * P
         rows = [np.empty((0, P)) for _ in range(K)]
         secs = [0.0] * K
         t_start = clock()
@@ -220,9 +223,9 @@ def run_groups(groups: Sequence[PointGroup], *, seeds: int = DEFAULT_SEEDS, seed
             elapsed = clock() - t_start
             S = np.array([r.shape[0] for r in rows], dtype=float)
             room = np.array([max_seeds - s for s in S])
-            if elapsed >= max_seconds or not (room > 0).any():
+            if elapsed >= budget or not (room > 0).any():
                 run.met = False
-                run.budget = "seconds" if elapsed >= max_seconds else "seeds"
+                run.budget = "seconds" if elapsed >= budget else "seeds"
                 break
             c = checks[worst]
             fit = c.fit
@@ -231,7 +234,7 @@ def run_groups(groups: Sequence[PointGroup], *, seeds: int = DEFAULT_SEEDS, seed
             low = [i for i in range(K) if room[i] > 0 and S[i] < S.max() / BALANCE]
             if low:
                 i = min(low, key=lambda k: S[k])
-                left = max_seconds - elapsed
+                left = budget - elapsed
                 b = int(min(room[i], max(2, math.ceil(S.max() / BALANCE - S[i]))))
                 b = int(max(1, min(b, left / max(run.cost(i), 1e-9))))
                 add(i, b)
@@ -249,7 +252,7 @@ def run_groups(groups: Sequence[PointGroup], *, seeds: int = DEFAULT_SEEDS, seed
                 if room[i] <= 0 or not keep[i]:
                     continue
                 b = int(min(room[i], max(2, math.ceil(S[i] * min(need - 1.0, 1.0)))))
-                left = max_seconds - elapsed
+                left = budget - elapsed
                 b = int(max(1, min(b, left / max(cost[i], 1e-9)))) if left > 0 else 1
                 S2 = S.copy()
                 S2[i] += b
@@ -337,18 +340,19 @@ def sphere_n(d: int, n: float, d_new: int, degree: int | None = None) -> int:
     return max(1, int(round(float(n) * _cumulative_dim(d_new, l) / _cumulative_dim(d, l))))
 
 
-def sphere_ladder(d: int, n: float, dims=None, *, n_cap: int = 2000, count: int = 4):
+def sphere_ladder(d: int, n: float, dims=None, *, n_cap: int = 2000):
     """The ladder of a model on ``S^{d-1}(sqrt d)`` at the point ``(d, n)``: ``(dims, ns)``.
 
     ``dims`` given: those dimensions (distinct integers ``>= 2``), with ``n_i`` from
-    :func:`sphere_n`. Default: ``d`` times ``1, 2^(1/2), 2, 2^(3/2)`` as long as ``n_i <= n_cap``
-    (the cost of a draw grows as ``n^3``), completed downwards with ``d 2^(-1/2), d/2, d 2^(-3/2)``
-    (dimensions ``>= 3``) up to ``count`` sizes.
+    :func:`sphere_n`. Default: four sizes from the point up, ``d (1, 2, 4, 8)`` if every ``n_i <=
+    n_cap`` (the cost of a draw grows as ``n^3``), else ``d (1, 2^(1/2), 2, 2^(3/2))``, else ``d``
+    and three sizes below it, ``d (2^(-3/2), 1/2, 2^(-1/2), 1)`` (dimensions ``>= 3``, repeats
+    dropped). A wide span keeps the variance of the quadratic extrapolation down.
 
     >>> sphere_ladder(20, 20)
-    ((20, 28, 40, 57), (20, 28, 39, 55))
-    >>> sphere_ladder(20, 800)
-    ((10, 14, 20, 28), (226, 414, 800, 1510))
+    ((20, 40, 80, 160), (20, 39, 77, 153))
+    >>> sphere_ladder(20, 400)
+    ((7, 10, 14, 20), (61, 113, 207, 400))
     """
     d = check_int("d", d, low=2)
     if dims is not None:
@@ -358,17 +362,14 @@ def sphere_ladder(d: int, n: float, dims=None, *, n_cap: int = 2000, count: int 
         dims = sorted(dims)
         return tuple(dims), tuple(sphere_n(d, n, di) for di in dims)
     l = sphere_degree(d, n)
-    out = {d: sphere_n(d, n, d, l)}
-    for s in (2 ** 0.5, 2.0, 2 ** 1.5):
-        di = int(round(d * s))
-        ni = sphere_n(d, n, di, l)
-        if ni > max(n_cap, n) or len(out) >= count:
-            break
-        out[di] = ni
-    for s in (2 ** -0.5, 0.5, 2 ** -1.5):
-        di = int(round(d * s))
-        if len(out) >= count or di < 3:
-            break
+    for factors in ((1.0, 2.0, 4.0, 8.0), (1.0, 2 ** 0.5, 2.0, 2 ** 1.5)):
+        dims = tuple(int(round(d * f)) for f in factors)
+        ns = tuple(sphere_n(d, n, di, l) for di in dims)
+        if max(ns) <= max(n_cap, n):
+            return dims, ns
+    out = {}
+    for f in (2 ** -1.5, 0.5, 2 ** -0.5, 1.0):
+        di = max(3, int(round(d * f)))
         out.setdefault(di, sphere_n(d, n, di, l))
     dims = tuple(sorted(out))
     return dims, tuple(out[k] for k in dims)

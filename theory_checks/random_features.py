@@ -34,7 +34,7 @@ from .ladder import PointGroup, geometric_sizes, run_groups
 __all__ = ["simulate", "check", "RFGroup", "MAX_ENTRIES", "DEFAULT_SIZES", "M_TEST"]
 
 #: The default ladder of :func:`check` (dimensions d).
-DEFAULT_SIZES = geometric_sizes(200)
+DEFAULT_SIZES = geometric_sizes(200, 4, 8.0)
 #: Test points per draw in :func:`check` (the risk is averaged exactly over the label noise and, for a
 #: linear target, over the direction of beta1; at d >= 200 the test set adds little variance).
 M_TEST = 2000

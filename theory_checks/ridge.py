@@ -66,7 +66,7 @@ __all__ = ["simulate", "simulate_spectrum", "refit_simulate", "check", "check_sp
            "spectrum_factors", "DEFAULT_SIZES"]
 
 #: The default ladder of :func:`check` (dimensions d; n = round(d / gamma)).
-DEFAULT_SIZES = geometric_sizes(400)
+DEFAULT_SIZES = geometric_sizes(400, 4, 8.0)
 
 # Tags that separate the random streams of the two simulators (SeedSequence entropy).
 _TAG_ISOTROPIC = 0
@@ -545,18 +545,19 @@ def resample_spectrum(eigs, beta2, factor):
 
 
 def spectrum_factors(p, n, *, budget=2e9):
-    """Default ladder of :func:`check_spectrum`: replication factors ``1, 2, 3, 4`` as long as one
-    draw costs at most ``budget`` flops (``n p min(n, p)`` times the factor cubed), else the
-    resampled sizes ``1/4, 0.4, 0.63, 1`` of the given spectrum (which is then the largest size).
+    """Default ladder of :func:`check_spectrum`: replication factors ``1, 2, 4, 8`` if one draw at
+    the largest costs at most ``budget`` flops (``n p min(n, p)`` times the factor cubed), else
+    ``1, 2, 3, 4``, else the resampled sizes ``1/8, 1/4, 1/2, 1`` of the given spectrum (which is then
+    the largest size). A span of 8 keeps the quadratic extrapolation's variance down.
 
-    >>> spectrum_factors(200, 400), spectrum_factors(1000, 500)
-    ((1.0, 2.0, 3.0, 4.0), (0.25, 0.397, 0.63, 1.0))
+    >>> spectrum_factors(50, 100), spectrum_factors(200, 400), spectrum_factors(1000, 500)
+    ((1.0, 2.0, 4.0, 8.0), (1.0, 2.0, 3.0, 4.0), (0.125, 0.25, 0.5, 1.0))
     """
     base = float(n) * p * min(n, p)
-    up = tuple(float(f) for f in (1, 2, 3, 4) if base * f ** 3 <= budget)
-    if len(up) >= 3:
-        return up
-    return (0.25, 0.397, 0.63, 1.0)
+    for factors in ((1.0, 2.0, 4.0, 8.0), (1.0, 2.0, 3.0, 4.0)):
+        if base * factors[-1] ** 3 <= budget:
+            return factors
+    return (0.125, 0.25, 0.5, 1.0)
 
 
 class SpectrumGroup(PointGroup):
