@@ -8,8 +8,8 @@
 * The RF-vs-NT staircase (approximation error with infinite data, relu) at d = 20: ladders in the
   common scale of N and d.
 
-Every check also asserts its resolution, so that it can fail (a wide interval would pass anything);
-grids that must agree everywhere use 99.7 % intervals.
+Every check also asserts its resolution (at CI scale a 50 % error at least, the kernel eigenvalues far
+better), so that it can fail; grids that must agree everywhere use 99.7 % intervals.
 """
 from __future__ import annotations
 
@@ -38,10 +38,9 @@ def _report(cs):
 @pytest.mark.parametrize("model", ["nt", "rf"])
 @pytest.mark.parametrize("d,N", [(20, 5), (20, 50), (50, 50)])
 def test_kernel_eigenvalues_vs_finite_width_kernel(model, d, N):
-    cs = tc.check_kernel("relu", d, N, 4, model=model, m=2000, seeds=_seeds(20, 10))
+    cs = tc.check_kernel("relu", d, N, 4, model=model, m=2000, seeds=_seeds(20, 10), level=0.997)
     print(_report(cs))
-    # 5 degrees at 95 % each: allow one miss (P(>= 2 of 5) = 2 %)
-    assert sum(c.verdict != "agree" for c in cs) <= 1, _report(cs)
+    assert all(c.verdict == "agree" for c in cs), _report(cs)
     assert all(c.fit.kind == "none" for c in cs)
     # informative: a theory 10 % off is rejected at the degrees that carry the kernel
     assert all(c.with_theory(1.1 * c.theory, [1.1 * c.theory]).verdict == "disagree" for c in cs[:2])
@@ -59,7 +58,7 @@ def test_nt_ridge_through_the_interpolation_threshold():
                        sigma2=0.5, dims=[10, 14, 20], seeds=_seeds(16), m_test=1000, level=0.997)
     print(_report(cs))
     assert all(c.verdict == "agree" for c in cs), _report(cs)
-    assert max(c.resolution for c in cs) < 0.25
+    assert max(c.resolution for c in cs) < 0.5
 
 
 @pytest.mark.slow
@@ -69,7 +68,7 @@ def test_nt_ridge_relu_through_n_of_order_d(n):
                   m_test=1000, level=0.997)
     print(_report(cs))
     assert all(c.verdict == "agree" for c in cs), _report(cs)
-    assert max(c.resolution for c in cs) < 0.25
+    assert max(c.resolution for c in cs) < 0.5
 
 
 @pytest.mark.slow

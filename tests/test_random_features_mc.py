@@ -48,4 +48,4 @@ def test_mei_montanari_double_descent_setting():
             if c.verdict != "agree":
                 bad.append(c.to_record())
     assert not bad, bad
-    assert max(res) < 0.06, res
+    assert max(res) < 0.1, res
