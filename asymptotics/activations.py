@@ -38,7 +38,23 @@ name           sigma(x)                                          Hermite coeffic
 
 Aliases: ``linear`` -> ``identity``, ``heaviside`` -> ``step``, ``polynomial`` -> ``poly``,
 ``quadratic`` -> ``quad``, ``swish`` -> ``silu``, and ``relu2``/``relu3`` -> ``relu_p`` with
-``p = 2``/``3``. Names are case-insensitive and ``-`` is read as ``_``.
+``p = 2``/``3``.
+
+**Name rules.** Names are case-insensitive, surrounding blanks are ignored and ``-`` is read as
+``_``: ``"RELU"``, ``" ReLU "`` and ``"Leaky-ReLU"`` are ``relu`` and ``leaky_relu``. The canonical
+name (``Activation.name``) is always the lower-case one of the table. Any other string raises a
+``ValueError`` listing the known names; a value that is not a string, a callable, a sympy
+expression or an ``Activation`` (``None``, a number, bytes, a list) raises a ``ValueError`` too.
+Parameters must be real numbers (``a``, ``slope``; an exact string such as ``"1/3"`` is read
+exactly), an integer (``p``) or a 1-d sequence of real numbers (``coeffs``); ``None``, booleans,
+complex numbers, NaN, infinities and arrays are refused with a ``ValueError`` naming the parameter.
+
+>>> get_activation("RELU") is get_activation("relu"), get_activation("Leaky-ReLU").name
+(True, 'leaky_relu')
+>>> get_activation("erf", a=None)
+Traceback (most recent call last):
+...
+ValueError: a must be a real number, got None
 
 Parameters are stored **exactly** (sympy numbers): an int stays an integer, a ``Fraction`` or a
 sympy number is kept, and a float is read as the decimal it prints as (``0.1`` means ``1/10``),
@@ -75,6 +91,7 @@ import scipy.special
 import sympy
 
 from asymptotics._validation import check_array_1d, check_int, check_real
+from asymptotics.numerics.expressions import parse_number
 
 __all__ = ["Activation", "ACTIVATIONS", "ALIASES", "PARAM_ALIASES", "SYMBOL", "get_activation"]
 
@@ -173,13 +190,13 @@ def to_exact(name: str, value, low=None, *, low_open: bool = False, nonzero: boo
     ...
     ValueError: a must be > 0, got -2.0
     """
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)) or value is None:
         raise ValueError(f"{name} must be a real number, got {value!r}")
     if isinstance(value, str):
-        try:
-            exact = sympy.sympify(value, rational=True)
-        except (sympy.SympifyError, TypeError, SyntaxError):
-            raise ValueError(f"{name} must be a real number, got {value!r}") from None
+        try:  # a whitelist parser, never eval (asymptotics.numerics.expressions)
+            exact = parse_number(value, name=name)
+        except ValueError as e:
+            raise ValueError(f"{name} must be a real number, got {value!r} ({str(e).split(': ', 1)[-1]})") from None
     elif isinstance(value, sympy.Basic):
         exact = value
     elif isinstance(value, (numbers.Integral, np.integer)):
@@ -705,7 +722,7 @@ def _accepts_arrays(f) -> bool:
 
 
 def _check_kinks(kinks) -> tuple:
-    arr = check_real("kinks", kinks if np.ndim(kinks) else [kinks])
+    arr = check_real("kinks", kinks if np.ndim(kinks) else [kinks], allow_empty=True)
     if arr.ndim != 1:
         raise ValueError(f"kinks must be a 1-d sequence of real numbers, got shape {arr.shape}")
     return tuple(sorted({float(k) for k in arr}))

@@ -13,8 +13,12 @@ Truncation bounds (rigorous, and returned with ``return_error=True``): with the 
 ``T_K = E sigma^2 - sum_{k <= K} c_k^2`` and ``r = |rho| < 1``,
 
 * ``|k(rho) - sum_{k <= K} c_k^2 rho^k| <= T_K r^(K+1)``,
-* ``|k'(rho) - sum_{k <= K} k c_k^2 rho^(k-1)| <= T_K max_{k > K} k r^(k-1)``
-  (the maximum of the unimodal ``k r^(k-1)`` is attained at ``K+1`` or next to ``-1/log r``).
+* ``|k'(rho) - sum_{k <= K} k c_k^2 rho^(k-1)| <= min(T_K max_{k > K} k r^(k-1), D_K r^K)``
+  (the maximum of the unimodal ``k r^(k-1)`` is attained at ``K+1`` or next to ``-1/log r``), with
+  ``D_K = q E sigma'(u)^2 - sum_{k <= K} k c_k^2`` the Parseval tail of ``sqrt(q) sigma'`` (Stein's
+  identity), known when ``sigma'`` is (closed forms; quadrature of ``E sigma'^2`` at 20 digits). The
+  second bound does not grow as ``r -> 1``, so every activation with ``sigma'`` in ``L^2`` certifies
+  ``tol`` at every ``|rho| < 1``; a polynomial's tails are exactly 0 beyond its degree.
 
 ``K`` is chosen automatically (smallest ``K`` meeting the absolute ``tol`` at the largest
 ``|rho| < 1``), unless ``kmax`` is given. The returned bound also covers the float64 rounding of
@@ -57,7 +61,8 @@ import numpy as np
 from asymptotics._validation import check_int, check_real
 from asymptotics.activations import get_activation, to_exact
 from asymptotics.expansions.hermite import (
-    _GUARD, QUADRATURE_KMAX_LIMIT, _closed_form, _expectation, _ErfCF, _ExpCF, _Mp, _mp_of, _PowerCF, _TrigCF,
+    _GUARD, QUADRATURE_KMAX_LIMIT, _closed_form, _expectation, _ErfCF, _ExpCF, _Mp, _mp_of, _PolyCF, _PowerCF,
+    _TrigCF,
     _check_precision, hermite_coefficients,
 )
 
@@ -82,6 +87,7 @@ class _Series:
     c2: np.ndarray        # float64 c_k^2, k = 0..K
     c2_err: np.ndarray    # bound on |c2[k] - c_k^2| beyond float rounding
     tails: np.ndarray     # upper bounds on T_j = sum_{k > j} c_k^2, j = 0..K
+    dtails: np.ndarray | None = None  # upper bounds on D_j = sum_{k > j} k c_k^2 (None: unknown/infinite)
 
 
 def _series_uncached(act, K, q_exact) -> _Series:
@@ -94,10 +100,19 @@ def _series_uncached(act, K, q_exact) -> _Series:
             m2 = cf.second(s, ns)
             sq = [ci * ci for ci in c]
             slack = mpmath.mpf(10) ** -(_CLOSED_DPS - 2) * m2  # relative: tiny q gives tiny kernels
+            degree = len(cf.coeffs) - 1 if isinstance(cf, _PolyCF) else None  # polynomial: exact tails
             tails, cum = [], mpmath.mpf(0)
-            for v in sq:
+            for j, v in enumerate(sq):
                 cum += v
-                tails.append(max(m2 - cum, mpmath.mpf(0)) + slack)
+                tails.append(0 if degree is not None and j >= degree else max(m2 - cum, mpmath.mpf(0)) + slack)
+            md = cf.deriv_second(s, ns)  # sum_k k c_k^2 = E f'(G)^2, f(g) = sigma(s g) (may be inf)
+            dtails = None
+            if not mpmath.isinf(md):
+                dslack = mpmath.mpf(10) ** -(_CLOSED_DPS - 2) * md
+                dtails, cum = [], mpmath.mpf(0)
+                for j, v in enumerate(sq):
+                    cum += j * v
+                    dtails.append(0 if degree is not None and j >= degree else max(md - cum, mpmath.mpf(0)) + dslack)
             c2 = np.array([float(v) for v in sq])
             c2_err = np.zeros(K + 1)
     else:
@@ -113,13 +128,47 @@ def _series_uncached(act, K, q_exact) -> _Series:
             for j, v in enumerate(h.mp_coeffs):
                 cum += mpmath.mpf(v) ** 2
                 tails.append(max(m2 - cum, mpmath.mpf(0)) + 10.0 ** -_QUAD_PRECISION * m2 + float(c2_err[: j + 1].sum()))
+        dtails = None
+        md = _deriv_second_mp(act, q_exact)
+        if md is not None:
+            with mpmath.workdps(_QUAD_PRECISION + _GUARD):
+                mval, merr = md
+                weighted_err = np.cumsum(np.arange(K + 1) * c2_err)
+                dtails, cum = [], mpmath.mpf(0)
+                for j, v in enumerate(h.mp_coeffs):
+                    cum += j * mpmath.mpf(v) ** 2
+                    dtails.append(max(mval - cum, mpmath.mpf(0)) + merr + 10.0 ** -_QUAD_PRECISION * mval
+                                  + float(weighted_err[j]))
     tails = np.nextafter(np.array([float(t) for t in tails]), np.inf)
+    if dtails is not None:
+        dtails = np.nextafter(np.array([float(t) for t in dtails]), np.inf)
+        if not np.isfinite(dtails).all():
+            dtails = None
     if not (np.isfinite(c2).all() and np.isfinite(tails).all()):
         raise ValueError(f"activation {act.name!r} at q={float(q_exact):g}: the squared Hermite coefficients exceed "
                          "the float64 range; use a smaller q")
-    for arr in (c2, c2_err, tails):
+    for arr in (c2, c2_err, tails) + ((dtails,) if dtails is not None else ()):
         arr.setflags(write=False)
-    return _Series(c2, c2_err, tails)
+    return _Series(c2, c2_err, tails, dtails)
+
+
+def _deriv_second_mp(act, q_exact):
+    """``(q E sigma'(u)^2, abs error)`` as mpf at ``_QUAD_PRECISION`` digits for a quadrature activation,
+    or ``None`` when ``sigma'`` is unknown (a callable without ``derivative=``) or the quadrature fails
+    (then only the Parseval tail of ``c_k^2`` bounds the series of ``k'``)."""
+    if act.mp_derivative is None or (act.max_precision is not None and act.max_precision < _QUAD_PRECISION):
+        return None
+    f = act.mp_derivative
+    kinks = tuple(sorted(set(act.kinks) | {-k for k in act.kinks}))
+    try:
+        with mpmath.workdps(_QUAD_PRECISION + _GUARD):
+            s = mpmath.sqrt(_mp_of(q_exact))
+            val, absval = _expectation(lambda x: f(x) ** 2, s, kinks, _QUAD_PRECISION,
+                                       f"activation {act.name!r}: E[sigma'^2]")
+            scale = s * s
+            return scale * val, scale * absval * 2 * mpmath.mpf(10) ** -_QUAD_PRECISION
+    except ValueError:
+        return None
 
 
 _series_cached = functools.lru_cache(maxsize=64)(_series_uncached)
@@ -199,8 +248,17 @@ def _deriv_factor(K, r):
     return best
 
 
-def _truncation(tails_j, j, r, derivative):
-    return tails_j * (_deriv_factor(j, r) if derivative else r ** (j + 1))
+def _truncation(tails_j, j, r, derivative, dtails_j=None):
+    """Bound on the truncation error after degree ``j`` at ``|rho| = r < 1``: ``T_j r^(j+1)`` for ``k``;
+    for ``k'`` the smaller of ``T_j max_{k>j} k r^(k-1)`` and ``D_j r^j`` (``D_j = sum_{k>j} k c_k^2``,
+    the Parseval tail of ``sqrt(q) sigma'``, finite for ``sigma'`` in ``L^2``: it stays bounded as
+    ``r -> 1``, where the first one grows like ``T_j / (e (1 - r))``)."""
+    if not derivative:
+        return tails_j * r ** (j + 1)
+    out = tails_j * _deriv_factor(j, r)
+    if dtails_j is not None:
+        out = np.minimum(out, dtails_j * r ** j)
+    return out
 
 
 def _choose_K(act, q_exact, r, tol, derivative, fname):
@@ -211,7 +269,7 @@ def _choose_K(act, q_exact, r, tol, derivative, fname):
         data = _series(act, K, q_exact)
         j = np.arange(K + 1)
         with np.errstate(under="ignore"):
-            bounds = _truncation(data.tails, j, r, derivative)
+            bounds = _truncation(data.tails, j, r, derivative, data.dtails)
         ok = np.nonzero(bounds <= tol)[0]
         if ok.size:
             return int(ok[0]), data
@@ -380,7 +438,7 @@ def _overflow(act, q_exact):
 
 def _kernel(activation, rho, kmax, tol, q, derivative, fname, method="auto"):
     act = get_activation(activation)
-    rho = check_real("rho", rho, low=-1, high=1)
+    rho = check_real("rho", rho, low=-1, high=1, allow_empty=True)
     tol = float(check_real("tol", tol, low=0, low_open=True))
     if kmax is not None:
         kmax = check_int("kmax", kmax, low=0, high=_K_CAP_CLOSED)
@@ -421,7 +479,8 @@ def _kernel(activation, rho, kmax, tol, q, derivative, fname, method="auto"):
         n = len(a)
         vals[inner] = _horner(a, ri) if n else 0.0
         with np.errstate(under="ignore"):
-            trunc = _truncation(data.tails[K], K, ai, derivative)
+            trunc = _truncation(data.tails[K], K, ai, derivative,
+                                None if data.dtails is None else data.dtails[K])
         gamma = _U / (1 - (2 * n + 2) * _U) * 1.01
         rounding = gamma * _horner((2 * np.arange(n) + 2) * np.abs(a), ai) if n else 0.0
         coef = _horner(a_err, ai) if n else 0.0
@@ -580,7 +639,7 @@ def arccos_kernel(order, rho):
     (0.25, 0.5, 1.5)
     """
     order = check_int("order", order, low=0, high=2)
-    rho = check_real("rho", rho, low=-1, high=1)
+    rho = check_real("rho", rho, low=-1, high=1, allow_empty=True)
     j, _ = _arccos_j(order, rho)
     return (j / (2 * np.pi))[()]
 
@@ -592,7 +651,7 @@ def sign_kernel(rho):
     >>> float(sign_kernel(1.0)), round(float(sign_kernel(0.5)), 15)
     (1.0, 0.333333333333333)
     """
-    rho = check_real("rho", rho, low=-1, high=1)
+    rho = check_real("rho", rho, low=-1, high=1, allow_empty=True)
     return (2 / np.pi * np.arcsin(rho))[()]
 
 
@@ -608,7 +667,7 @@ def erf_kernel(rho, a=1.0):
     >>> bool(float(erf_kernel(1.0)) == 2 / np.pi * np.arcsin(2 / 3))
     True
     """
-    rho = check_real("rho", rho, low=-1, high=1)
+    rho = check_real("rho", rho, low=-1, high=1, allow_empty=True)
     a = float(check_real("a", a, low=0, low_open=True))
     with mpmath.workdps(30):  # z = 2a^2/(1 + 2a^2) without overflow or underflow of a^2
         a2 = mpmath.mpf(a) ** 2

@@ -212,3 +212,45 @@ def test_sympy_expression():
         get_activation(sympy.Symbol("a") * x)
     with pytest.raises(ValueError, match="accepts only kinks= and name="):
         get_activation(x ** 2, derivative=lambda t: 2 * t)
+
+
+# ---------------------------------------------------------------- name rules and parameter types (issue 12)
+@pytest.mark.parametrize("spelling", ["RELU", "ReLU", " relu ", "Relu"])
+def test_names_are_case_insensitive_with_a_canonical_lower_case_name(spelling):
+    act = get_activation(spelling)
+    assert act is get_activation("relu") and act.name == "relu"
+    assert get_activation("LEAKY-RELU").name == "leaky_relu" and get_activation("Swish").name == "silu"
+
+
+@pytest.mark.parametrize("bad", ["RELUU", "re lu", "", "soft-max"])
+def test_unknown_names_list_the_known_ones(bad):
+    with pytest.raises(ValueError, match="known activations are: relu, leaky_relu"):
+        get_activation(bad)
+
+
+@pytest.mark.parametrize("value", [None, [1, 2], float("nan"), float("inf"), 1 + 2j, "abc", True, np.bool_(True),
+                                   {}, np.array([1.0, 2.0])])
+def test_bad_parameter_types_name_the_parameter(value):
+    with pytest.raises(ValueError, match=r"^a must"):
+        get_activation("erf", a=value)
+    with pytest.raises(ValueError, match=r"^slope must"):
+        get_activation("leaky_relu", slope=value)
+
+
+@pytest.mark.parametrize("value", [None, 2.5, "2", True, 0, 101])
+def test_bad_power_names_p(value):
+    with pytest.raises(ValueError, match=r"^p must"):
+        get_activation("relu_p", p=value)
+
+
+@pytest.mark.parametrize("value", [None, 5, [], [[1]], ["x"], [None], {1: 2}, "1,2"])
+def test_bad_poly_coefficients_name_coeffs(value):
+    with pytest.raises(ValueError, match="coeffs"):
+        get_activation("poly", coeffs=value)
+
+
+def test_case_rule_reaches_every_entry_point():
+    from asymptotics.expansions.hermite import hermite_coefficients
+    from asymptotics.kernels import dual_kernel
+    assert hermite_coefficients("RELU", kmax=2).activation == "relu"
+    assert float(dual_kernel("ReLU", 1.0)) == 0.5

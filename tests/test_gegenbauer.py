@@ -2,6 +2,7 @@
 import math
 from dataclasses import FrozenInstanceError
 
+import mpmath
 import numpy as np
 import pytest
 import scipy.special
@@ -103,10 +104,13 @@ def test_eigenvalues_two_node_counts_and_mpmath(h, d):
 
 
 def test_eigenvalues_mpmath_precision():
-    r = kernel_eigenvalues("relu-nngp", 5, 4)
-    m = kernel_eigenvalues("relu-nngp", 5, 4, precision=20)
+    r = kernel_eigenvalues("relu-nngp", 5, 4, method="quadrature")
+    m = kernel_eigenvalues("relu-nngp", 5, 4, precision=20, method="quadrature")
     assert m.method == "mpmath" and m.quadrature_error.max() < 1e-18
     np.testing.assert_allclose(r.eigenvalues, m.eigenvalues, rtol=0, atol=1e-15)
+    c = kernel_eigenvalues("relu-nngp", 5, 4, precision=20)
+    assert c.method == "closed form" and len(c.mp_eigenvalues) == 5
+    assert all(abs(a - b) < 1e-19 for a, b in zip(c.mp_eigenvalues, m.mp_eigenvalues))
 
 
 @pytest.mark.parametrize("h", ["exp", "relu-nngp"])
@@ -138,7 +142,8 @@ def test_result_is_frozen_and_read_only():
         r.d = 5
     with pytest.raises(ValueError):
         r.eigenvalues[0] = 1.0
-    assert r.multiplicities == (1, 4, 9, 16) and r.method == "gauss-jacobi"
+    assert r.multiplicities == (1, 4, 9, 16) and r.method == "taylor"
+    assert kernel_eigenvalues("exp", 4, 3, method="quadrature").method == "gauss-jacobi"
 
 
 # ---------------------------------------------------------------- d -> oo limit
@@ -186,3 +191,97 @@ def test_finite_d_converges_at_rate_one_over_d(h, limit):
 def test_bad_input_raises_value_error(call):
     with pytest.raises(ValueError):
         call()
+
+
+# ---------------------------------------------------------------- exact routes vs 50-digit references
+def _theta_reference(hmp, d, K, dps=60, degree=7):
+    """``E[h(s) P_k(s)]``, k = 0..K, by Gauss-Legendre in theta (s = cos theta) at ``dps`` digits:
+    ``h(cos t) P_k(cos t) sin(t)^(d-2)`` is entire in ``t`` for relu-nngp and polynomials, so the
+    rule converges geometrically (96 nodes agree with 192 to ~1e-70 at d = 5; 192 are used)."""
+    from mpmath.calculus.quadrature import GaussLegendre
+    with mpmath.workdps(dps + 10):
+        g = GaussLegendre(mpmath.mp)
+        nodes = g.transform_nodes(g.calc_nodes(degree, mpmath.mp.prec), mpmath.mpf(0), +mpmath.pi)
+        acc, Z = [mpmath.mpf(0)] * (K + 1), mpmath.mpf(0)
+        for t, w in nodes:
+            s = mpmath.cos(t)
+            wt = w * mpmath.sin(t) ** (d - 2)
+            hv = hmp(s) * wt
+            Z += wt
+            p0, p1 = mpmath.mpf(1), s
+            acc[0] += hv
+            acc[1] += hv * s
+            for k in range(1, K):
+                p0, p1 = p1, ((2 * k + d - 2) * s * p1 - k * p0) / (k + d - 2)
+                acc[k + 1] += hv * p1
+        return [a / Z for a in acc]
+
+
+def _exp_reference(d, K):
+    """Funk-Hecke for e^s: E[e^s P_k(s)] = Gamma(d/2) 2^(d/2-1) I_(k+d/2-1)(1) (modified Bessel)."""
+    with mpmath.workdps(60):
+        lam = mpmath.mpf(d) / 2 - 1
+        return [mpmath.gamma(lam + 1) * mpmath.mpf(2) ** lam * mpmath.besseli(k + lam, 1) for k in range(K + 1)]
+
+
+def _check_against(r, ref, rel):
+    for k, (v, b, w) in enumerate(zip(r.eigenvalues, r.quadrature_error, ref)):
+        err = abs(mpmath.mpf(float(v)) - w)
+        assert err <= b + mpmath.mpf(10) ** -52, (r.kernel, r.d, k, float(err), b)   # within the bound
+        assert err <= rel * abs(w) + mpmath.mpf(10) ** -52, (r.kernel, r.d, k, float(err / abs(w)))
+
+
+@pytest.mark.parametrize("d", [2, 3, 5, 20, 1000])
+def test_exp_eigenvalues_degrees_0_to_30_vs_bessel(d):
+    r = kernel_eigenvalues("exp", d, 30)
+    assert r.method == "taylor"
+    ref = _exp_reference(d, 30)
+    _check_against(r, ref, 2e-15)
+    # the same test rejects the former route (Gauss-Jacobi in float64): cancellation at degree >= 8
+    old = kernel_eigenvalues("exp", d, 30, method="quadrature")
+    assert abs(old.eigenvalues[20] / float(ref[20]) - 1) > 1e-3
+    # precision=: the mp values to 40 digits
+    m = kernel_eigenvalues("exp", d, 30, precision=40)
+    assert all(abs(a / b - 1) < mpmath.mpf(10) ** -38 for a, b in zip(m.mp_eigenvalues, ref))
+
+
+@pytest.mark.parametrize("d", [2, 3, 7, 40])
+def test_relu_nngp_and_poly_eigenvalues_vs_50_digit_quadrature(d):
+    from asymptotics.expansions.gegenbauer import _relu_nngp_mp
+    r = kernel_eigenvalues("relu-nngp", d, 30)
+    assert r.method == "closed form"
+    ref = _theta_reference(_relu_nngp_mp, d, 30)
+    _check_against(r, ref, 2e-16)
+    m = kernel_eigenvalues("relu-nngp", d, 30, precision=40)
+    assert all(abs(a - b) <= mpmath.mpf(10) ** -38 * abs(b) + mpmath.mpf(10) ** -52
+               for a, b in zip(m.mp_eigenvalues, ref))
+    c = [0.3, -1.0, 0.5, 0.0, 2.0, 0.0, -0.25]
+    p = kernel_eigenvalues("poly:" + ",".join(map(str, c)), d, 30)
+    pref = _theta_reference(lambda s: mpmath.polyval(c[::-1], s), d, 30)
+    _check_against(p, pref, 1e-15)
+    assert np.all(p.eigenvalues[7:] == 0.0)
+
+
+def test_relu_nngp_degree_52_on_the_circle_is_fast_and_nonnegative():
+    """Issue 12: d = 2, kmax = 52 was declared 'not positive semi-definite' (a quadrature error of the
+    degree-52 eigenvalue); the closed form is >= 0 at every degree and takes milliseconds."""
+    import time
+    t = time.perf_counter()
+    r = kernel_eigenvalues("relu-nngp", 2, 52, precision=30)
+    assert time.perf_counter() - t < 5
+    assert np.all(r.eigenvalues >= 0) and r.eigenvalues[52] > 0
+    # on the circle: xi_k = (1/pi) int_0^pi h(cos t) cos(k t) dt; its k^-4 decay
+    assert 0.5 < r.eigenvalues[52] * 52 ** 4 / (r.eigenvalues[50] * 50 ** 4) < 2
+
+
+def test_mpmath_quadrature_of_a_callable_matches_the_closed_form_on_the_circle():
+    """The mpmath route for callables: one vector tanh-sinh quadrature in theta (it took 41 s, and lost
+    10 digits at d = 2 to the endpoint singularity of (1 - s^2)^(-1/2))."""
+    import time
+    from asymptotics.expansions.gegenbauer import _Kernel, _relu_nngp, _relu_nngp_mp
+    k = _Kernel("relu-callable", _relu_nngp, _relu_nngp_mp, None)
+    t = time.perf_counter()
+    m = kernel_eigenvalues(k, 2, 52, precision=30)
+    assert time.perf_counter() - t < 30 and m.method == "mpmath"
+    c = kernel_eigenvalues("relu-nngp", 2, 52, precision=30)
+    assert max(abs(a - b) for a, b in zip(m.mp_eigenvalues, c.mp_eigenvalues)) < mpmath.mpf(10) ** -30

@@ -488,3 +488,22 @@ def test_performance():
     t0 = time.perf_counter()
     H._compute(get_activation("tanh"), 10, sympy.Integer(1), 30, "auto")
     assert time.perf_counter() - t0 < 5.0
+
+
+# ---------------------------------------------------------------- cost bound (issue 12)
+def test_too_expensive_quadrature_precision_is_refused_immediately():
+    """`hermite tanh --precision 1000` ran past 150 s: the cost model refuses it before any work,
+    naming precision and the largest supported value; a precision within the limit still works."""
+    import time
+    from asymptotics.expansions.hermite import QUADRATURE_COST_LIMIT, max_quadrature_precision, quadrature_cost
+    for name in ("tanh", "softplus", "sigmoid", "silu"):
+        t = time.perf_counter()
+        with pytest.raises(ValueError, match=r"precision=1000 at kmax=10 .* largest supported precision at kmax=10 is"):
+            hermite_coefficients(name, kmax=10, precision=1000)
+        assert time.perf_counter() - t < 1.0
+    assert quadrature_cost(max_quadrature_precision(10), 10) <= QUADRATURE_COST_LIMIT
+    assert quadrature_cost(max_quadrature_precision(10) + 1, 10) > QUADRATURE_COST_LIMIT
+    with pytest.raises(ValueError, match="largest supported precision at kmax=500"):
+        hermite_coefficients("tanh", kmax=500, precision=200)
+    # closed forms are not limited
+    assert hermite_coefficients("erf", kmax=3, precision=1000).precision == 1000

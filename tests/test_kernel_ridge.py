@@ -207,3 +207,88 @@ def test_limit_kernel_given_by_name_callable_or_taylor_coefficients():
     assert kr.polynomial_risk(np.exp, [0, 1, 1], 1.0, 2, lam=1e-3).risk == pytest.approx(by_name, rel=1e-12)
     taylor = [1 / math.factorial(k) for k in range(30)]
     assert kr.polynomial_risk(taylor, [0, 1, 1], 1.0, 2, lam=1e-3).risk == pytest.approx(by_name, rel=1e-12)
+
+
+# ---------------------------------------------------------------------- default truncation by trunc_tol (issue 12)
+NS = [10.0, 100.0, 1e3, 1e4]
+
+
+@pytest.mark.parametrize("kernel,d", [("exp", 3), ("exp", 20), ("relu-nngp", 10), ("relu-nngp", 20), ("relu-nngp", 50)])
+def test_default_truncation_is_within_trunc_tol_of_the_converged_risk(kernel, d):
+    sol, spec = kr.sphere_risk(kernel, d, NS, 1e-3, 0.1, energy=[0, 1, 1])
+    assert spec.truncation_error <= 1e-12
+    big = min(1996, 4 * spec.kmax + 40)
+    conv, cs = kr.sphere_risk(kernel, d, NS, 1e-3, 0.1, energy=[0, 1, 1], kmax=big)
+    assert cs.truncation_error < 1e-14
+    rel = np.abs(sol.risk / conv.risk - 1)
+    assert rel.max() <= 1e-12, rel
+    # the estimate is not vacuous: a smaller kmax is reported as worse, and is worse
+    low, ls = kr.sphere_risk(kernel, d, NS, 1e-3, 0.1, energy=[0, 1, 1], kmax=max(2, spec.kmax // 2))
+    assert ls.truncation_error > 1e-12 and np.abs(low.risk / conv.risk - 1).max() > 1e-13
+
+
+def test_trunc_tol_keyword_and_caps():
+    a, sa = kr.sphere_risk("relu-nngp", 10, NS, 1e-3, 0.1, energy=[0, 1, 1], trunc_tol=1e-6)
+    b, sb = kr.sphere_risk("relu-nngp", 10, NS, 1e-3, 0.1, energy=[0, 1, 1])
+    assert sa.kmax < sb.kmax and sa.truncation_error <= 1e-6
+    assert np.abs(a.risk / b.risk - 1).max() <= 1e-6
+    with pytest.raises(ValueError, match=r"trunc_tol=1e-12, and kmax is capped at"):
+        kr.sphere_risk("relu-nngp", 2, 1e6, 1e-3, 0.1, energy=[0, 1, 1])
+    with pytest.raises(ValueError, match="trunc_tol must be"):
+        kr.sphere_risk("exp", 5, 10.0, trunc_tol=0.0)
+    with pytest.raises(ValueError, match="pass a larger trunc_tol"):
+        kr.sphere_spectrum("relu-nngp", 3)                    # n_max = 1e6 at d = 3
+
+
+def test_relu_nngp_on_the_circle_at_degree_52_is_fast_and_valid():
+    """Issue 12: `--kernel relu-nngp --d 2 --kmax 52` advised a tolerance sphere_risk does not have and,
+    at precision=30, took 41 s to claim the kernel is not positive semi-definite."""
+    import time
+    t = time.perf_counter()
+    sol, spec = kr.sphere_risk("relu-nngp", 2, [10.0, 50.0], 1e-3, 0.1, energy=[0, 1, 1], kmax=52)
+    sol30, spec30 = kr.sphere_risk("relu-nngp", 2, [10.0, 50.0], 1e-3, 0.1, energy=[0, 1, 1], kmax=52, precision=30)
+    assert time.perf_counter() - t < 20
+    assert np.all(spec.eigs >= 0) and np.all(np.isfinite(sol.risk))
+    np.testing.assert_allclose(np.asarray(sol30.risk, dtype=float), sol.risk, rtol=1e-12)
+
+
+def test_precision_passes_high_precision_eigenvalues_to_the_solver(monkeypatch):
+    import mpmath
+    seen = {}
+    real_solve = kr.solve
+
+    def spy(model, params, *, spectrum=None, **kw):
+        seen["xi"] = spectrum["xi"]
+        return real_solve(model, params, spectrum=spectrum, **kw)
+
+    monkeypatch.setattr(kr, "solve", spy)
+    sol, spec = kr.sphere_risk("exp", 5, 30.0, 1e-2, 0.1, energy=[0, 1, 1], kmax=8, precision=40)
+    xi = seen["xi"]
+    assert xi.dtype == object and all(isinstance(v, mpmath.mpf) for v in xi)
+    assert abs(xi[8] / kr.sphere_spectrum("exp", 5, kmax=8, precision=40).mp_eigs[8] - 1) < mpmath.mpf(10) ** -38
+    # the engine result agrees with the float64 solve
+    ref, _ = kr.sphere_risk("exp", 5, 30.0, 1e-2, 0.1, energy=[0, 1, 1], kmax=8)
+    assert abs(float(sol.risk) / float(ref.risk) - 1) < 1e-13
+
+
+@pytest.mark.parametrize("exponent", [150, 160, 170, 171, 180, 199.5, 200])
+def test_polynomial_risk_at_exponents_150_to_200(exponent):
+    """`kernel-ridge-limit --exponent 171` overflowed (171! > float64 max); gamma = 1/(alpha l!) is now
+    correctly rounded from mpmath, and the degree-l part agrees with isotropic ridge at that gamma."""
+    import mpmath
+    l = int(math.floor(exponent))
+    a = [1.0] * 202                      # Taylor coefficients: a_k = 1, h(1) = 202
+    v_up = 0.5 if l < 200 else 0.0
+    energy = [0.0] * l + [1.0] + ([v_up] if l < 200 else [])
+    alpha = 1e-300
+    sol = kr.polynomial_risk(a, energy, alpha, exponent, lam=0.1, sigma2=0.2)
+    assert np.isfinite(sol.risk) and sol.risk >= v_up
+    if exponent != l:
+        assert sol.risk == pytest.approx(v_up, rel=1e-15)   # degree l learned, degree l + 1 not
+        return
+    with mpmath.workdps(30):
+        gamma = float(1 / (mpmath.mpf(alpha) * mpmath.factorial(l)))
+    assert float(sol.params["gamma"]) == pytest.approx(gamma, rel=4e-16)
+    a_tail = 202 - (l + 1)
+    ref = ridge.risk(gamma, gamma * (0.1 + a_tail) / 1.0, r2=1.0, sigma2=0.2 + v_up).risk
+    assert sol.risk == pytest.approx(v_up + ref, rel=1e-12, abs=1e-300)

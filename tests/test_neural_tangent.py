@@ -255,3 +255,23 @@ def test_nt_ridge_monte_carlo_fast():
 def test_approximation_monte_carlo_fast():
     cs = tc.check_approximation([1.5, 1.9], 12, energy=[0, 0.5, 0.5], seeds=8, level=0.997)
     assert len(cs) == 4 and all(c.verdict == "agree" for c in cs), [c.to_record() for c in cs]
+
+
+# ---------------------------------------------------------------- default truncation by trunc_tol (issue 12)
+@pytest.mark.parametrize("d", [10, 20, 50])
+def test_nt_default_truncation_is_within_trunc_tol_of_the_converged_risk(d):
+    """The former default (14/log10(d) degrees) was 2e-4 (d=10) .. 3e-9 (d=50) away from the converged risk."""
+    n = np.array([10.0, 100.0, 1e3, 1e4])
+    r = nt.risk(n, d, 1e-3, 0.1, activation="relu", energy=[0, 1, 1])
+    conv = nt.risk(n, d, 1e-3, 0.1, activation="relu", energy=[0, 1, 1], kmax=160)
+    assert np.max(r.truncation_error) <= 1e-12
+    assert np.max(np.abs(r.risk / conv.risk - 1)) <= 1e-12
+    old = nt.risk(n, d, 1e-3, 0.1, activation="relu", energy=[0, 1, 1], kmax=int(14 / math.log10(d)))
+    assert np.max(np.abs(old.risk / conv.risk - 1)) > 1e-12 and np.max(old.truncation_error) > 1e-12
+
+
+def test_nt_trunc_tol_cannot_be_met_at_small_d():
+    with pytest.raises(ValueError, match=r"nt.risk \(activation 'relu', d=3\): the truncation error estimate"):
+        nt.risk(1e4, 3, 1e-3, 0.1, activation="relu", energy=[0, 1, 1])
+    r = nt.risk(1e4, 3, 1e-3, 0.1, activation="relu", energy=[0, 1, 1], trunc_tol=0.2)
+    assert float(r.truncation_error) <= 0.2

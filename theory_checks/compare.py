@@ -486,7 +486,7 @@ def make_check(params, theory, sizes, theories, means, ses, seeds, *, sim=None, 
 # single-size comparisons from raw samples
 # ------------------------------------------------------------------------------------------------
 def _samples_1d(samples) -> np.ndarray:
-    arr = check_real("samples", samples)
+    arr = check_real("samples", samples, allow_empty=True)
     if arr.ndim != 1:
         raise ValueError(f"samples must be a 1-d array (one value per seed), got shape {arr.shape}")
     if arr.size < 2:
@@ -531,7 +531,7 @@ def compare_many(theory, samples, *, params=None, size=1, level: float = LEVEL) 
     >>> [c.verdict for c in cs]
     ['agree', 'agree']
     """
-    arr = check_real("samples", samples)
+    arr = check_real("samples", samples, allow_empty=True)
     if arr.ndim != 2:
         raise ValueError(f"samples must be a 2-d array of shape (seeds, P), got shape {arr.shape}")
     n_seeds, p = arr.shape

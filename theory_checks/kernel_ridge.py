@@ -73,7 +73,8 @@ def _validate(kernel, d, n, lam, energy, sigma2, seeds, seed, n_test):
     d = check_int("d", d, low=2, high=10 ** 5)
     n = check_int("n", n, low=1)
     if n * n > MAX_ENTRIES:
-        raise ValueError(f"n = {n}: the n x n kernel matrix exceeds {MAX_ENTRIES:.0e} entries")
+        raise ValueError(f"the simulation needs an n x n = {n} x {n} kernel matrix ({n * n:.3g} entries, "
+                         f"above {MAX_ENTRIES:.0e}); lower n")
     lam = np.atleast_1d(check_real("lam", lam, low=0.0, high=1e100)).astype(float)
     if lam.ndim != 1:
         raise ValueError("lam must be a number or a 1-d array")
@@ -155,10 +156,11 @@ class KRRGroup(PointGroup):
         self.kernel, self.kern, self.d, self.n = kernel, kern, d, n
         self.lams, self.energy, self.sigma2, self.n_test = lam, energy, sigma2, n_test
         self.sizes, self.ns = sphere_ladder(d, n, dims)
-        for ni in self.ns:
+        for di, ni in zip(self.sizes, self.ns):
             if ni * ni > MAX_ENTRIES:
-                raise ValueError(f"the ladder's n = {ni}: the n x n kernel matrix exceeds {MAX_ENTRIES:.0e} "
-                                 f"entries (choose smaller ladder dimensions)")
+                raise ValueError(f"the simulation needs an n x n = {ni} x {ni} kernel matrix at the ladder's "
+                                 f"d = {di} ({ni * ni:.3g} entries, above {MAX_ENTRIES:.0e}); choose smaller "
+                                 f"ladder dimensions (--ladder)")
         self.sim = {"n": self.ns}
         name = kernel if isinstance(kernel, str) else getattr(kernel, "__name__", "callable")
         self.name = name

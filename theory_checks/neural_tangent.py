@@ -100,7 +100,8 @@ def _np(f):
 
 def _size(entries, what):
     if entries > MAX_ENTRIES:
-        raise ValueError(f"{what} needs {entries:.3g} matrix entries (> {MAX_ENTRIES:.0e}); lower the sizes")
+        raise ValueError(f"the simulation needs {entries:.3g} matrix entries for {what} (above "
+                         f"{MAX_ENTRIES:.0e}); lower the sizes")
 
 
 def _energy(energy):

@@ -71,9 +71,11 @@ from mpmath.calculus.quadrature import TanhSinh
 
 from asymptotics._validation import check_int, check_real
 from asymptotics.activations import SYMBOL, Activation, _mp_of, get_activation, to_exact
+from asymptotics.numerics.expressions import parse_expression
 
 __all__ = ["HermiteExpansion", "hermite_coefficients", "gaussian_expectation", "normalized_hermite",
-           "coefficient_by_integration", "EXACT_KMAX_LIMIT", "KMAX_LIMIT", "QUADRATURE_KMAX_LIMIT"]
+           "coefficient_by_integration", "EXACT_KMAX_LIMIT", "KMAX_LIMIT", "QUADRATURE_KMAX_LIMIT",
+           "QUADRATURE_COST_LIMIT", "quadrature_cost", "max_quadrature_precision"]
 
 #: Largest ``kmax`` for which sympy expressions of the coefficients are built (the integers in
 #: ``sqrt(k!)`` grow past Python's default integer-to-string limit around ``k ~ 1500``). Above it
@@ -87,6 +89,9 @@ KMAX_LIMIT = 10000
 #: Largest ``kmax`` of :func:`hermite_coefficients` by quadrature (``tanh`` at ``kmax = 500`` and 30
 #: digits takes a few seconds; the cost grows like ``kmax`` times the number of nodes).
 QUADRATURE_KMAX_LIMIT = 500
+
+#: Budget of the quadrature cost model (see :func:`quadrature_cost`): about one minute on one core.
+QUADRATURE_COST_LIMIT = 60.0
 
 _FLOAT_MAX = mpmath.mpf(np.finfo(float).max)
 _GUARD = 15          # extra working digits for quadrature and closed-form evaluation
@@ -617,7 +622,7 @@ def coefficient_by_integration(expr, k: int, *, q=1, symbol=None) -> sympy.Expr:
     x = symbol if symbol is not None else SYMBOL
     q = to_exact("q", q, low=0, low_open=True)
     g = sympy.Dummy("g", real=True)
-    f = sympy.sympify(expr).subs(x, sympy.sqrt(q) * g)
+    f = (parse_expression(expr, name="expr", symbols=[x]) if isinstance(expr, str) else sympy.sympify(expr)).subs(x, sympy.sqrt(q) * g)
     f = f.rewrite(sympy.Piecewise) if f.has(sympy.Max, sympy.Min, sympy.Abs, sympy.sign, sympy.Heaviside) else f
     weight = sympy.exp(-g ** 2 / 2) / sympy.sqrt(2 * sympy.pi)
     integrand = (f ** 2 if k == -1 else f * sympy.hermite_prob(k, g)) * weight
@@ -848,6 +853,44 @@ _ADVICE_FUNCTION = ("Possible causes: kinks or jumps of sigma not declared with 
                     "precision too high for how accurately sigma is computed.")
 
 
+def quadrature_cost(precision: int, kmax: int, pieces: int = 2) -> float:
+    """Estimated cost of :func:`hermite_coefficients` by quadrature, in units of ~1 s (one core).
+
+    Measured (tanh and softplus, ratios side by side in one run): the cost grows like
+    ``precision^1.6`` (30 -> 300 digits at ``kmax = 10``: x38 and x32) and like ``(kmax + 30)/40``
+    (``kmax`` 10 -> 200 at 30 digits: x5.9 and x5.9), and with the number of pieces between kinks;
+    30 digits at ``kmax = 10`` (two pieces) takes 0.7-1.7 s on a loaded two-core machine. Hence
+    ``cost = (precision/30)^1.6 (kmax + 30)/40 pieces/2`` (``tanh`` at 1000 digits: ~270 s; measured
+    at 300 digits: 63 s against the model's 40).
+
+    >>> round(quadrature_cost(30, 10), 2), quadrature_cost(1000, 10) > QUADRATURE_COST_LIMIT
+    (1.0, True)
+    """
+    return (precision / 30) ** 1.6 * (kmax + 30) / 40 * pieces / 2
+
+
+def max_quadrature_precision(kmax: int, pieces: int = 2) -> int:
+    """The largest ``precision`` whose :func:`quadrature_cost` is within ``QUADRATURE_COST_LIMIT``.
+
+    >>> max_quadrature_precision(10), max_quadrature_precision(500)
+    (387, 77)
+    """
+    scale = QUADRATURE_COST_LIMIT / ((kmax + 30) / 40 * pieces / 2)
+    return max(5, int(30 * scale ** (1 / 1.6)))
+
+
+def _check_cost(act: Activation, kmax: int, precision: int):
+    """Refuse, before any work, a quadrature that the cost model says cannot finish in about a minute."""
+    pieces = len(_breaks(act.kinks, mpmath.mpf(1))) - 1
+    cost = quadrature_cost(precision, max(kmax, 1), pieces)
+    if cost > QUADRATURE_COST_LIMIT:
+        limit = max_quadrature_precision(max(kmax, 1), pieces)
+        raise ValueError(f"precision={precision} at kmax={kmax} is too expensive for activation {act.name!r}, whose "
+                         f"Hermite coefficients are computed by quadrature (estimated {cost:.0f} s, limit about "
+                         f"{QUADRATURE_COST_LIMIT:.0f} s): the largest supported precision at kmax={kmax} is {limit} "
+                         "(closed-form activations take any precision up to 1000)")
+
+
 def _check_precision(act: Activation, precision: int):
     if act.max_precision is not None and precision > act.max_precision:
         raise ValueError(f"precision must be <= {act.max_precision} for activation {act.name!r}: it "
@@ -993,7 +1036,7 @@ def gaussian_expectation(func, *, q=1.0, kinks=(), precision: int = 30):
     act = func if isinstance(func, Activation) else (
         get_activation(func) if isinstance(func, (str, sympy.Basic)) else get_activation(func, kinks=kinks))
     _check_precision(act, precision)
-    all_kinks = tuple(sorted(set(act.kinks) | {float(k) for k in check_real("kinks", list(kinks)).ravel()}))
+    all_kinks = tuple(sorted(set(act.kinks) | {float(k) for k in check_real("kinks", list(kinks), allow_empty=True).ravel()}))
     with mpmath.workdps(precision + _GUARD):
         val, _ = _expectation(act.mp_func, mpmath.sqrt(_mp_of(q_exact)), all_kinks, precision, f"E[{act.name}]")
     with mpmath.workdps(precision):
@@ -1138,6 +1181,7 @@ def _compute(act: Activation, kmax: int, q_exact, precision: int, mode: str) -> 
         raise ValueError(f"kmax must be <= {QUADRATURE_KMAX_LIMIT} for activation {act.name!r}, whose coefficients "
                          f"are computed by quadrature, got {kmax}")
     _check_precision(act, precision)
+    _check_cost(act, kmax, precision)
     with mpmath.workdps(work):
         mp_c, m2, star2 = _quadrature_values(act, kmax, q_exact, precision)
         return _finish(act, kmax, q_exact, precision, mp_c, m2, star2, None, None, "quadrature", work)

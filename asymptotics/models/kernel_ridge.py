@@ -82,10 +82,11 @@ import sympy as sp
 from .._validation import check_array_1d, check_int, check_real, check_same_length
 from ..engine.fixedpoint import DEFAULT_TOL, FixedPointModel, Solution, Trace, solve
 from . import ridge as _ridge
+from ..numerics.expressions import parse_number_list
 
 __all__ = ["KERNEL_RIDGE", "KERNEL_RIDGE_LIMIT", "SOURCE", "SOURCE_LIMIT", "risk", "learned_fraction",
            "SphereSpectrum", "sphere_spectrum", "sphere_risk", "polynomial_risk", "degree_formulas",
-           "parse_energy"]
+           "parse_energy", "DEFAULT_TRUNC_TOL"]
 
 SOURCE = ("Canatar, Bordelon & Pehlevan 2021, arXiv 2006.13198 (E_g); Simon et al., arXiv 2110.03922 "
           "(eigenlearning: kappa, L_k, E_0); Misiakiewicz & Montanari, arXiv 2308.13431, Lecture 3; "
@@ -169,12 +170,8 @@ def parse_energy(energy) -> np.ndarray:
     ...
     ValueError: energy must be >= 0, got -1.0
     """
-    if isinstance(energy, str):
-        try:
-            energy = [float(t) for t in energy.split(",") if t.strip()]
-        except ValueError:
-            raise ValueError(f"energy: cannot read {energy!r} as comma-separated numbers "
-                             "(the energies of degrees 0, 1, 2, ...)") from None
+    if isinstance(energy, str):  # every entry, in order (an empty one would shift the degrees); no eval
+        energy = [float(v) for v in parse_number_list(energy, name="energy")]
     e = check_array_1d("energy", energy, low=0.0)
     if e.size > 201:
         raise ValueError(f"energy must have at most 201 entries (degrees 0..200), got {e.size}")
@@ -227,13 +224,26 @@ def risk(eigs, mult, energy, n, lam=0.0, sigma2=0.0, *, tail=0.0, precision: int
         >>> risk(eigs=[1.0], mult=[3], energy=[1.0], n=3, sigma2=1.0).risk   # interpolation peak
         inf
     """
+    mp_eigs = _mp_array(eigs) if precision is not None else None
     eigs, mult, energy, null = _check_spectrum(eigs, mult, energy)
+    if mp_eigs is not None:   # keep the caller's high-precision eigenvalues (same filter as _check_spectrum)
+        eigs = mp_eigs[np.asarray([float(v) > 0 for v in mp_eigs], dtype=bool)]
     p = {"n": check_real("n", n, low=0.0, high=1e100, low_open=True),
          "lam": check_real("lam", lam, low=0.0, high=1e100),
          "sigma2": check_real("sigma2", sigma2, low=0.0, high=1e100),
          "tail": check_real("tail", tail, low=0.0, high=1e100), "v_null": null}
     return solve(KERNEL_RIDGE, p, spectrum={"xi": eigs, "m": mult, "v": energy}, precision=precision,
                  tol=tol, errors=errors)
+
+
+def _mp_array(values):
+    """``values`` as a 1-d object array of ``mpmath.mpf`` if they are mpf (high-precision eigenvalues for
+    ``precision=``), else ``None``. The engine's mpmath path uses them as they are."""
+    import mpmath
+    arr = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+    if arr.dtype == object and arr.ndim == 1 and arr.size and all(isinstance(v, mpmath.mpf) for v in arr):
+        return arr
+    return None
 
 
 def learned_fraction(kappa, eigs) -> np.ndarray:
@@ -252,19 +262,29 @@ def learned_fraction(kappa, eigs) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- the sphere
+#: Default ``trunc_tol``: the risk within this relative distance of its untruncated value.
+DEFAULT_TRUNC_TOL = 1e-12
+_SPHERE_KCAP = 2000
+
+
 @dataclass(frozen=True)
 class SphereSpectrum:
     """The spectrum of ``K(x, x') = h(<x, x'>/d)`` on ``S^{d-1}(sqrt d)``, per degree ``0..kmax``.
 
     Attributes:
         kernel, d, kmax: as given.
-        eigs: ``xi_{d,k}`` (exact Funk-Hecke integrals by Gauss-Jacobi quadrature; values below their
-            quadrature accuracy are set to 0).
+        eigs: ``xi_{d,k}`` (exact routes for the named kernels, Gauss-Jacobi quadrature for a callable,
+            see :func:`asymptotics.expansions.gegenbauer.kernel_eigenvalues`; values below their
+            accuracy are set to 0).
         mult: ``B(d, k)`` as floats.
         tail: ``h(1) - sum_{k <= kmax} B(d, k) xi_{d,k}``, the trace beyond ``kmax`` (``>= 0``).
         n_max: the largest sample size the spectrum is meant for.
-        tail_bound: ``n_max / B(d, kmax + 1)``, bounding the relative error of counting the tail as
-            ridge (module docstring).
+        tail_bound: ``n_max / B(d, kmax + 1)``, bounding the relative error ``eps`` of counting the tail
+            as ridge (module docstring).
+        truncation_error: from :func:`sphere_risk`, the estimated relative distance of the risk to its
+            untruncated value (max over the grid; see :func:`sphere_risk`), else ``None``.
+        mp_eigs: with ``precision``, the eigenvalues as an object array of ``mpmath.mpf`` (``None`` for
+            float64 spectra); :func:`sphere_risk` passes them to the solver.
     """
 
     kernel: str
@@ -275,6 +295,8 @@ class SphereSpectrum:
     tail: float
     n_max: float
     tail_bound: float
+    truncation_error: float | None = None
+    mp_eigs: np.ndarray | None = None
 
 
 def _poly_coeffs(kern):
@@ -288,6 +310,7 @@ def _poly_coeffs(kern):
 def _auto_kmax(d: int, n_max: float, kmin: int) -> int:
     # enough degrees for the tail bound n/B(d, K+1) <= 1e-12, within the float64 accuracy of the
     # quadrature (relative error ~ 1e-16 d^(k/2), see gegenbauer.kernel_eigenvalues): k <= 14/log10 d
+    # (used by neural_tangent.approximation_error, whose spectra are float64 quadratures)
     from ..expansions.gegenbauer import multiplicity
     k_acc = max(kmin, int(14 / math.log10(d)))
     k = kmin
@@ -296,89 +319,271 @@ def _auto_kmax(d: int, n_max: float, kmin: int) -> int:
     return k
 
 
-def sphere_spectrum(kernel, d, *, kmax=None, n_max=1e6, precision=None) -> SphereSpectrum:
+def _float_kcap(d: int, cap: int) -> int:
+    """Largest ``k <= cap`` with ``B(d, k + 5) < 1e300`` (so that spectra to ``k + 4`` fit in float64);
+    the default truncations stay 4 below the spectra's cap of 2000 degrees."""
+    from ..expansions.gegenbauer import _B
+    k = 0
+    cap = min(cap, _SPHERE_KCAP - 4)
+    while k < cap and _B(d, k + 6) < 1e300:
+        k += 1
+    return k
+
+
+def _check_trunc_tol(trunc_tol):
+    return float(check_real("trunc_tol", trunc_tol, low=1e-15, high=0.5))
+
+
+def _spectrum_arrays(kern, d, kmax, precision):
+    """``(xi, mult, h1, acc, mp_xi)`` of the kernel up to degree ``kmax`` (PSD-checked, below-accuracy
+    values set to 0)."""
+    from ..expansions.gegenbauer import kernel_eigenvalues
+    try:
+        r = kernel_eigenvalues(kern, d, kmax, precision=precision)
+    except ValueError as exc:
+        msg = str(exc).replace("; pass a larger tol or a smaller kmax, or use precision=",
+                               "; lower kmax or pass precision= (mpmath quadrature)")
+        raise ValueError(f"{msg} [the spectrum of {kern.name!r} at d={d} up to degree {kmax}]") from None
+    xi = np.array(r.eigenvalues, dtype=float)
+    mult = np.array([float(b) for b in r.multiplicities])
+    h_scale = max(abs(r.h_at_one), 1e-300)
+    if r.method in ("taylor", "closed form"):
+        acc = np.asarray(r.quadrature_error, dtype=float)   # a rigorous bound
+    else:
+        # quadrature: its own estimate, plus float64 rounding of the integrand h Q_k, whose size is
+        # |h| E|Q_k| <= h(1)/sqrt(B(d, k)) (E Q_k^2 = 1/B(d, k))
+        eps = 64 * np.finfo(float).eps if precision is None else 10.0 ** (2 - precision)
+        acc = 10 * np.asarray(r.quadrature_error) + eps * h_scale / np.sqrt(mult)
+    if (xi < -acc).any():
+        bad = int(np.argmax(xi < -acc))
+        raise ValueError(f"kernel {r.kernel!r} is not positive semi-definite on S^{d - 1}: "
+                         f"xi_{{d,{bad}}} = {xi[bad]:.3g} < 0 beyond its accuracy {acc[bad]:.2g} (d = {d})")
+    zero = np.abs(xi) <= acc
+    if r.method in ("taylor", "closed form"):
+        zero = xi <= 0
+    xi = np.where(zero, 0.0, xi)
+    mp_xi = None
+    if r.mp_eigenvalues is not None:
+        import mpmath
+        mp_xi = np.array([mpmath.mpf(0) if z else v for v, z in zip(r.mp_eigenvalues, zero)], dtype=object)
+    tail_tol = 4 * np.finfo(float).eps * (kmax + 1) * h_scale + float(np.sum(mult * acc))
+    return xi, mult, r.h_at_one, r.kernel, tail_tol, mp_xi
+
+
+def _make_spectrum(kern, name, d, K, xi, mult, h1, tail_tol, n_max, mp_xi=None, truncation_error=None):
+    from ..expansions.gegenbauer import multiplicity
+    x, m = xi[:K + 1], mult[:K + 1]
+    # the tail beyond K: the listed degrees above K (no cancellation) plus the remainder beyond the list
+    rest = h1 - float(np.sum(mult * xi))
+    if rest < -tail_tol:
+        raise ValueError(f"kernel {name!r}: the eigenvalues up to degree {xi.size - 1} sum to more than "
+                         f"h(1) ({-rest:.3g} too much); it is not positive semi-definite on S^{d - 1}")
+    tail = float(np.sum(mult[K + 1:] * xi[K + 1:])) + max(rest, 0.0)
+    if kern.name.startswith("poly:") and len(_poly_coeffs(kern)) <= K + 1:
+        tail = 0.0  # a polynomial kernel of degree <= K: nothing beyond, exactly
+    bound = n_max / float(multiplicity(d, K + 1)) if tail > 0 else 0.0
+    return SphereSpectrum(kernel=name, d=d, kmax=K, eigs=x, mult=m, tail=tail, n_max=n_max, tail_bound=bound,
+                          truncation_error=truncation_error, mp_eigs=None if mp_xi is None else mp_xi[:K + 1])
+
+
+def sphere_spectrum(kernel, d, *, kmax=None, n_max=1e6, precision=None,
+                    trunc_tol=DEFAULT_TRUNC_TOL) -> SphereSpectrum:
     """Per-degree eigenvalues of an inner-product kernel on the sphere, ready for :func:`risk`.
 
     Args:
         kernel: ``"exp"``, ``"relu-nngp"``, ``"poly:c0,c1,..."`` or a callable ``h`` of numpy arrays
             (see :func:`asymptotics.expansions.gegenbauer.resolve_kernel`).
         d: dimension, integer ``>= 2``.
-        kmax: the largest degree kept exactly; default: enough for ``tail_bound <= 1e-12`` as far as
-            float64 quadrature allows (``14/log10(d)`` degrees; give ``precision`` for more).
+        kmax: the largest degree kept exactly; default: the smallest ``K >= 2`` with
+            ``n_max max_{K < k <= K+4} xi_k <= trunc_tol t_K`` (``t_K`` the trace beyond ``K``): since
+            ``kappa >= t_K/n``, this bounds the relative error ``eps`` of counting the tail as ridge
+            (module docstring) -- :func:`sphere_risk` uses the risk itself instead. Up to degree 1996
+            (and ``B(d, K) < 1e300``); beyond, ``ValueError``. For a callable kernel (float64
+            quadrature, relative error ``~1e-16 d^(k/2)``) at most ``14/log10(d)`` degrees.
         n_max: the largest sample size to be used (sets ``tail_bound``).
-        precision: mpmath digits for the quadrature (slow; for small ``d`` or large ``kmax``).
+        precision: mpmath digits for the eigenvalues (their ``precision``-digit values are in ``mp_eigs``).
+        trunc_tol: the tolerance of the default ``kmax``, in ``[1e-15, 0.5]``.
 
     Raises:
         ValueError: for a kernel that is not positive semi-definite on the sphere (an eigenvalue below
-            ``-`` its accuracy), or bad ``d``/``kmax``.
+            ``-`` its accuracy), bad ``d``/``kmax``, or a default ``kmax`` beyond the caps.
 
     >>> s = sphere_spectrum("exp", 20, n_max=800)
-    >>> s.kmax, float(s.mult[2]), bool(s.tail_bound < 1e-4)
-    (10, 209.0, True)
+    >>> s.kmax, float(s.mult[2])
+    (40, 209.0)
     """
-    from ..expansions.gegenbauer import kernel_eigenvalues, multiplicity, resolve_kernel
+    from ..expansions.gegenbauer import resolve_kernel
     d = check_int("d", d, low=2, high=10 ** 7)
     n_max = float(check_real("n_max", n_max, low=1.0, high=1e100))
-    if kmax is None:
-        kmax = _auto_kmax(d, n_max, 2)
-    kmax = check_int("kmax", kmax, low=0, high=2000)
+    trunc_tol = _check_trunc_tol(trunc_tol)
     kern = resolve_kernel(kernel)
-    r = kernel_eigenvalues(kern, d, kmax, precision=precision)
-    xi = np.array(r.eigenvalues, dtype=float)
-    mult = np.array([float(b) for b in r.multiplicities])
-    # accuracy of each eigenvalue: the quadrature's own estimate, plus float64 rounding of the
-    # integrand h Q_k, whose size is |h| E|Q_k| <= h(1)/sqrt(B(d, k)) (E Q_k^2 = 1/B(d, k))
-    h_scale = max(abs(r.h_at_one), 1e-300)
-    eps = 64 * np.finfo(float).eps if precision is None else 10.0 ** (2 - precision)
-    acc = 10 * np.asarray(r.quadrature_error) + eps * h_scale / np.sqrt(mult)
-    if (xi < -acc).any():
-        bad = int(np.argmax(xi < -acc))
-        raise ValueError(f"kernel {r.kernel!r} is not positive semi-definite on S^{d - 1}: "
-                         f"xi_{{d,{bad}}} = {xi[bad]:.3g} < 0 (d = {d})")
-    xi = np.where(np.abs(xi) <= acc, 0.0, xi)
-    tail = r.h_at_one - float(np.sum(mult * xi))
-    # the tail is a float64 difference: rounding of the sum plus the eigenvalues' own accuracy
-    tail_tol = 4 * np.finfo(float).eps * (kmax + 1) * h_scale + float(np.sum(mult * acc))
-    if tail < -tail_tol:
-        raise ValueError(f"kernel {r.kernel!r}: the eigenvalues up to degree {kmax} sum to more than "
-                         f"h(1) ({-tail:.3g} too much); it is not positive semi-definite on S^{d - 1}")
-    if kern.name.startswith("poly:") and len(_poly_coeffs(kern)) <= kmax + 1:
-        tail = 0.0  # a polynomial kernel of degree <= kmax: nothing beyond, exactly
-    tail = max(tail, 0.0)
-    bound = n_max / float(multiplicity(d, kmax + 1)) if tail > 0 else 0.0
-    return SphereSpectrum(kernel=r.kernel, d=d, kmax=kmax, eigs=xi, mult=mult, tail=tail, n_max=n_max,
-                          tail_bound=bound)
+    if kmax is None:
+        cap = _float_kcap(d, _SPHERE_KCAP)
+        if kern.exact is None:
+            cap = min(cap, max(2, int(14 / math.log10(d))), 200)
+        Kc = min(cap + 4, 64)
+        while True:
+            xi, mult, h1, name, tail_tol, mp_xi = _spectrum_arrays(kern, d, Kc, precision)
+            rest = max(h1 - float(np.sum(mult * xi)), 0.0)
+            mass = mult * xi
+            tails = np.concatenate([np.cumsum(mass[::-1])[::-1][1:], [0.0]]) + rest   # t_K, K = 0..Kc
+            found = None
+            for K in range(2, min(cap, Kc - 4) + 1):
+                e = float(np.max(xi[K + 1:K + 5]))
+                if tails[K] == 0 or (e > 0 and n_max * e <= trunc_tol * tails[K]):
+                    found = K
+                    break
+            if found is not None or Kc >= cap + 4:
+                break
+            Kc = min(cap + 4, 4 * Kc)
+        if found is None:
+            raise ValueError(f"sphere_spectrum: the bound eps <= n_max max_{{k>K}} xi_k / t_K <= trunc_tol={trunc_tol:g} "
+                             f"on the relative error of counting the tail t_K as ridge needs more than K = {cap} "
+                             f"degrees at d={d}, n_max={n_max:g} (the cap"
+                             + (" for a callable kernel's float64 quadrature" if kern.exact is None else "")
+                             + "); pass a larger trunc_tol, a smaller n_max or an explicit kmax")
+        return _make_spectrum(kern, name, d, found, xi, mult, h1, tail_tol, n_max, mp_xi)
+    kmax = check_int("kmax", kmax, low=0, high=_SPHERE_KCAP)
+    xi, mult, h1, name, tail_tol, mp_xi = _spectrum_arrays(kern, d, kmax, precision)
+    return _make_spectrum(kern, name, d, kmax, xi, mult, h1, tail_tol, n_max, mp_xi)
+
+
+def _truncation_estimate(xi, mult, K, tail, energy, n, lam, sigma2):
+    """Relative distance of the risk with degrees ``> K`` counted as the ridge ``tail`` to the risk with
+    that tail mass put on one eigenspace of eigenvalue ``e = max_{K < k <= K+4} xi_k`` instead
+    (multiplicity ``tail/e``). The exact tail lies between the two: each degree ``k > K`` has
+    ``0 < xi_k <= e`` (the sphere spectra used here decrease along each parity of ``k``), and its
+    contributions ``m_k xi_k/(xi_k + kappa)`` and ``m_k xi_k^2/(xi_k + kappa)^2`` to ``df1`` and ``df2``
+    are monotone in ``xi_k`` at fixed mass ``m_k xi_k``. Returns the max over the grid."""
+    if tail == 0:
+        return 0.0
+    e = float(np.max(xi[K + 1:K + 5])) if xi.size > K + 1 else 0.0
+    if e <= 0:
+        return math.inf
+    e_l, m_l = xi[:K + 1], mult[:K + 1]
+    r0 = risk(e_l, m_l, energy, n, lam, sigma2, tail=tail, errors="mask").risk
+    r1 = risk(np.append(e_l, e), np.append(m_l, tail / e), energy, n, lam, sigma2, errors="mask").risk
+    r0, r1 = np.asarray(r0, dtype=float), np.asarray(r1, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(r0 == r1, 0.0, np.abs(r1 - r0) / np.maximum(np.abs(r0), 1e-300))
+    rel = np.where(np.isnan(rel), np.inf, rel)
+    return float(np.max(rel))
+
+
+def _choose_truncation(spectrum_upto, energy, n, lam, sigma2, kmin, cap, trunc_tol, what):
+    """Smallest ``K >= kmin`` (found by doubling, then bisection) whose :func:`_truncation_estimate` is
+    ``<= trunc_tol``; ``spectrum_upto(Kc)`` returns ``(xi, mult, tail_beyond_Kc)`` to degree ``Kc``.
+    Returns ``(K, estimate, data)``; ``ValueError`` past ``cap``."""
+    def tail_of(data, K):
+        xi, mult, rest = data
+        return float(np.sum(mult[K + 1:] * xi[K + 1:])) + rest
+
+    Kc = min(cap + 4, max(64, 2 * kmin + 8))
+    data = spectrum_upto(Kc)
+    lo, K, est = None, kmin, None
+    while True:
+        while K + 4 > Kc and Kc < cap + 4:
+            Kc = min(cap + 4, 4 * Kc)
+            data = spectrum_upto(Kc)
+        if K > cap:
+            raise ValueError(f"{what}: the truncation error estimate of the risk is {est:.2g} at kmax={lo}, above "
+                             f"trunc_tol={trunc_tol:g}, and kmax is capped at {cap} here; pass a larger trunc_tol, "
+                             "or an explicit kmax (the estimate is then reported as truncation_error)")
+        est = _truncation_estimate(data[0], data[1], K, tail_of(data, K), energy, n, lam, sigma2)
+        if est <= trunc_tol:
+            break
+        lo = K
+        K = K + max(1, K // 2) if K < cap else cap + 1
+        if K > cap and lo < cap:
+            K = cap
+    hi = K
+    best = (hi, est)
+    lo = kmin - 1 if lo is None else lo
+    while hi - lo > 1:                       # bisection for the smallest passing K
+        mid = (lo + hi) // 2
+        e_mid = _truncation_estimate(data[0], data[1], mid, tail_of(data, mid), energy, n, lam, sigma2)
+        if e_mid <= trunc_tol:
+            hi, best = mid, (mid, e_mid)
+        else:
+            lo = mid
+    return best[0], best[1], data
 
 
 def sphere_risk(kernel, d, n, lam=0.0, sigma2=0.0, *, energy=(0.0, 1.0), kmax=None, precision=None,
-                tol: float = DEFAULT_TOL, errors: str = "raise"):
+                tol: float = DEFAULT_TOL, errors: str = "raise", trunc_tol: float = DEFAULT_TRUNC_TOL):
     """KRR risk at finite ``d`` on ``S^{d-1}(sqrt d)`` from the exact spectrum (:func:`sphere_spectrum`).
+
+    **Truncation.** Degrees ``> kmax`` enter as the extra ridge ``tail`` (module docstring). The
+    default ``kmax`` is the smallest degree (at least the target's degree + 1) at which the risk is
+    within ``trunc_tol`` (default ``1e-12``) relative of its untruncated value at every point of the
+    grid, as estimated by bracketing the tail between "pure ridge" and "all its mass on one
+    eigenspace of the largest tail eigenvalue" (:func:`_truncation_estimate`; the measured distance to
+    the converged risk is below the estimate, see ``docs/kernel_ridge.md``). The estimate is returned as
+    ``spectrum.truncation_error`` (also for an explicit ``kmax``). Degrees are capped at 2000 (and
+    ``B(d, kmax) < 1e300``; 14/log10(d) for a callable kernel, whose float64 eigenvalues lose accuracy
+    with the degree): where ``trunc_tol`` cannot be met within them -- small ``d`` with large ``n``, e.g.
+    relu-nngp at ``d = 3``, ``n = 1e4`` -- ``ValueError``.
 
     Args:
         kernel: see :func:`sphere_spectrum`.
         d: dimension (a single integer ``>= 2``).
         n, lam, sigma2: as in :func:`risk` (arrays broadcast).
         energy: the target's energy per degree ``0, 1, ...`` (``||P_k f||^2``).
-        kmax: largest degree kept exactly (default automatic, at least the target's degree + 2).
-        precision: mpmath digits for the quadrature and the solver.
+        kmax: largest degree kept exactly (default: by ``trunc_tol``, above).
+        precision: mpmath digits for the eigenvalues and the solver; the ``precision``-digit eigenvalues
+            are passed to the solver as ``mpmath.mpf``.
+        trunc_tol: relative tolerance of the default truncation, in ``[1e-15, 0.5]``.
 
     Returns:
         ``(solution, spectrum)``: the :func:`risk` solution and the :class:`SphereSpectrum` used.
 
     >>> sol, spec = sphere_risk("exp", 20, n=[50, 400], lam=1e-3, energy=[0, 1, 1])
-    >>> sol.risk.round(4), spec.kmax
-    (array([1.2066, 0.1016]), 10)
+    >>> sol.risk.round(4), spec.kmax, bool(spec.truncation_error <= 1e-12)
+    (array([1.2066, 0.1016]), 7, True)
     """
+    from ..expansions.gegenbauer import resolve_kernel
     energy = parse_energy(energy)
     nn = check_real("n", n, low=1.0, high=1e100)
     d = check_int("d", d, low=2, high=10 ** 7)
+    trunc_tol = _check_trunc_tol(trunc_tol)
+    lam_ = check_real("lam", lam, low=0.0, high=1e100)
+    s2_ = check_real("sigma2", sigma2, low=0.0, high=1e100)
     n_max = float(np.max(nn))
+    kern = resolve_kernel(kernel)
+    kmin = max(energy.size, 2)
+    if kmax is not None:
+        kmax = check_int("kmax", kmax, low=0, high=_SPHERE_KCAP)
+        if energy.size > kmax + 1:
+            raise ValueError(f"energy lists degrees up to {energy.size - 1} but kmax = {kmax}")
+    cap = _float_kcap(d, _SPHERE_KCAP)
+    if kern.exact is None:
+        cap = min(cap, max(kmin, int(14 / math.log10(d))), 200)
+    cache = {}
+
+    def upto(Kc):
+        Kc = int(min(Kc, _float_kcap(d, _SPHERE_KCAP) + 4, _SPHERE_KCAP))
+        if Kc not in cache:
+            # a callable's float64 quadrature may fail where its mpmath one (precision=) works
+            xi, mult, h1, name, tail_tol, mp_xi = _spectrum_arrays(kern, d, Kc, precision if kern.exact is None else None)
+            rest = h1 - float(np.sum(mult * xi))
+            cache[Kc] = (xi, mult, max(rest, 0.0))
+        return cache[Kc]
+
     if kmax is None:
-        kmax = _auto_kmax(d, n_max, energy.size + 1)
-    spec = sphere_spectrum(kernel, d, kmax=kmax, n_max=n_max, precision=precision)
-    if energy.size > spec.kmax + 1:
-        raise ValueError(f"energy lists degrees up to {energy.size - 1} but kmax = {spec.kmax}")
-    sol = risk(spec.eigs, spec.mult, energy, nn, lam, sigma2, tail=spec.tail, precision=precision,
+        if cap < kmin:
+            raise ValueError(f"energy lists degrees up to {energy.size - 1}, beyond the float64 range of B(d, k) "
+                             f"at d={d}")
+        kmax, est, _ = _choose_truncation(upto, energy, nn, lam_, s2_, kmin, cap, trunc_tol,
+                                          f"sphere_risk ({kern.name}, d={d})")
+    else:
+        data = upto(kmax + 4)
+        tail_k = float(np.sum(data[1][kmax + 1:] * data[0][kmax + 1:])) + data[2]
+        est = _truncation_estimate(data[0], data[1], kmax, tail_k, energy, nn, lam_, s2_) \
+            if energy.size <= kmax + 1 else math.inf
+    xi, mult, h1, name, tail_tol, mp_xi = _spectrum_arrays(kern, d, min(kmax + 4, _SPHERE_KCAP), precision)
+    spec = _make_spectrum(kern, name, d, kmax, xi, mult, h1, tail_tol, n_max, mp_xi, truncation_error=est)
+    eigs = spec.mp_eigs if spec.mp_eigs is not None else spec.eigs
+    sol = risk(eigs, spec.mult, energy, nn, lam, sigma2, tail=spec.tail, precision=precision,
                tol=tol, errors=errors)
     return sol, spec
 
@@ -440,6 +645,22 @@ def degree_formulas() -> dict:
             "risk": v_tail + sp.Function("R_ridge")(gamma_l, _sub[_ridge.lam], v_l, _sub[_ridge.sigma2])}
 
 
+def _inv_alpha_factorial(A, ell):
+    """``1/(alpha l!)`` elementwise: in float64 while ``l!`` is finite (``l <= 170``), else correctly
+    rounded from mpmath (``l!`` passes the float64 range at ``l = 171``; the exponent may reach 200)."""
+    import mpmath
+    A, ell = np.broadcast_arrays(np.asarray(A, dtype=float), np.asarray(ell))
+    out = np.empty(A.shape)
+    for idx in np.ndindex(A.shape):
+        l = int(ell[idx])
+        if l <= 170:
+            out[idx] = 1.0 / (A[idx] * float(math.factorial(l)))
+        else:
+            with mpmath.workdps(30):
+                out[idx] = float(1 / (mpmath.mpf(float(A[idx])) * mpmath.factorial(l)))
+    return out
+
+
 def polynomial_risk(kernel, energy, alpha, exponent, lam=0.0, sigma2=0.0, *, precision=None,
                     tol: float = DEFAULT_TOL) -> Solution:
     """The ``d -> oo`` risk of KRR on the sphere with ``n = alpha d^exponent`` (module docstring).
@@ -499,8 +720,7 @@ def polynomial_risk(kernel, energy, alpha, exponent, lam=0.0, sigma2=0.0, *, pre
     v_at = v[ell]
     # non-integer exponent: degree l fully learned (gamma = 0: the ridge part vanishes)
     gamma = np.zeros(A.shape)
-    fact = np.array([float(math.factorial(int(l))) for l in ell.ravel()]).reshape(ell.shape)
-    gamma = np.where(integer, 1.0 / (A * fact), 0.0)
+    gamma = np.where(integer, _inv_alpha_factorial(A, ell), 0.0)
     # every degree that the limit learns (k < l, and k = l at a non-integer exponent) needs a_k > 0
     need = (np.arange(K + 1) < ell[..., None]) | ((np.arange(K + 1) == ell[..., None]) & ~integer[..., None])
     bad = need & (a <= 0) & (v > 0)

@@ -541,6 +541,7 @@ class NTResult:
     outputs: dict
     source: str = SOURCE
     precision: int | None = None
+    truncation_error: np.ndarray | None = None   # estimated relative truncation error of risk (nt.risk)
 
     def __getattr__(self, name):
         for group in ("outputs", "params"):
@@ -571,7 +572,7 @@ def _krr(spec: Spectrum, energy, n, lam, sigma2, precision=None):
 
 
 def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kmax=None,
-         tol=1e-13, precision=None) -> NTResult:
+         tol=1e-13, precision=None, trunc_tol=1e-12) -> NTResult:
     """Test error of NT ridge regression with ``N d >> n``: KRR with the NT kernel at finite ``d``.
 
     Montanari & Zhong (2020, arXiv 2007.12826): for ``N d >> n`` the test error of NT ridge regression
@@ -587,12 +588,19 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
         sigma2: label-noise variance ``>= 0``.
         activation: activation name (with a derivative).
         energy: target energies ``||P_k f||^2`` of degrees ``0, 1, ...`` (sequence or ``"e0,e1,..."``).
-        kmax: largest degree of the spectrum (default: as :func:`asymptotics.models.kernel_ridge.sphere_spectrum`,
-            enough for a tail bound ``n/B(d, kmax + 1) <= 1e-12`` within the quadrature's accuracy, at
-            least ``len(energy) - 1``); the rest enters as the extra ridge ``tail``.
+        kmax: largest degree of the spectrum; the rest enters as the extra ridge ``tail``. Default: per
+            ``d``, the smallest degree (at least ``len(energy) - 1``, at least 2) at which the risk is
+            within ``trunc_tol`` relative of its untruncated value at every ``n, lam, sigma2`` of that
+            ``d``, estimated as in :func:`asymptotics.models.kernel_ridge.sphere_risk` (the tail bracketed
+            between pure ridge and all its mass on the largest tail eigenvalue); at most 196 degrees
+            (``ValueError`` where ``trunc_tol`` cannot be met, e.g. relu at ``d = 3`` with ``n >= 100``).
+            The estimate is returned as ``truncation_error`` (per point, also for an explicit ``kmax``).
         tol: quadrature tolerance of the eigenvalues.
         precision: mpmath digits for the fixed point of :func:`asymptotics.models.kernel_ridge.risk`
-            (the eigenvalues themselves are float64); ``None``: double precision.
+            (the eigenvalues themselves are float64 quadratures, passed as they are); ``None``: double
+            precision.
+        trunc_tol: relative tolerance of the default truncation, in ``[1e-15, 0.5]`` (the same keyword
+            as :func:`asymptotics.models.kernel_ridge.sphere_risk`).
 
     Returns:
         An :class:`NTResult` with ``risk`` (excess), ``bias``, ``variance``, ``risk_total``
@@ -616,17 +624,40 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
     except ValueError:
         raise ValueError("n, d, lam, sigma2 must broadcast together") from None
     n, d, lam, sigma2 = (np.broadcast_to(a, shape).ravel() for a in (n, d, lam, sigma2))
+    from .kernel_ridge import _check_trunc_tol, _choose_truncation, _truncation_estimate
+    trunc_tol = _check_trunc_tol(trunc_tol)
+    act = _activation(activation)
+    _derivative(act)
     outs = {k: np.empty(n.size) for k in ("risk", "bias", "variance", "risk_total", "kappa", "df1", "df2")}
+    trunc = np.empty(n.size)
+    cap = _MAX_KMAX - 4
     for dv in np.unique(d):
         idx = np.nonzero(d == dv)[0]
-        K = kmax if kmax is not None else min(_auto_kmax(int(dv), float(n[idx].max()), e.size - 1), _MAX_KMAX)
-        spec = nt_spectrum(activation, int(dv), K, tol=tol)
+        di = int(dv)
+
+        def upto(Kc, di=di):
+            sp = nt_spectrum(act, di, int(min(Kc, _MAX_KMAX)), tol=tol)
+            return np.asarray(sp.eigenvalues), sp.mult_float, sp.tail
+
+        ee = np.zeros(max(e.size, 1))
+        ee[:e.size] = e
+        if kmax is None:
+            K, est, _ = _choose_truncation(upto, ee, n[idx], lam[idx], sigma2[idx], max(e.size - 1, 2), cap,
+                                           trunc_tol, f"nt.risk (activation {act.name!r}, d={di})")
+        else:
+            K = kmax
+            xi, mult, rest = upto(min(K + 4, _MAX_KMAX))
+            tail_k = float(np.sum(mult[K + 1:] * xi[K + 1:])) + rest
+            est = _truncation_estimate(xi, mult, K, tail_k, ee, n[idx], lam[idx], sigma2[idx])
+        spec = nt_spectrum(act, di, K, tol=tol)
         res = _krr(spec, e, n[idx], lam[idx], sigma2[idx], precision)
         for k in outs:
             outs[k][idx] = np.broadcast_to(np.asarray(res[k], dtype=float), idx.shape)
+        trunc[idx] = est
     params = {"n": n.reshape(shape), "d": d.reshape(shape), "lam": lam.reshape(shape),
               "sigma2": sigma2.reshape(shape)}
-    return NTResult("nt", shape, params, {k: v.reshape(shape) for k, v in outs.items()})
+    return NTResult("nt", shape, params, {k: v.reshape(shape) for k, v in outs.items()},
+                    truncation_error=trunc.reshape(shape))
 
 
 def polynomial_risk(alpha, exponent, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0),
