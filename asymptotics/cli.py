@@ -238,8 +238,8 @@ def _cmd_curve(args, entry):
         _check_plot_path(args.plot)
     if args.mc:
         args.mc_points = check_int("--mc-points", args.mc_points, low=1, high=1000)
-        check_simulation_sizes(entry.name, _mc_values(args, entry, values, axes),
-                               d=getattr(args, "d", None) if "d" not in values else None,
+        # the sizes _curve_mc will simulate (its d: one size; a model's own d is its point's size)
+        check_simulation_sizes(entry.name, _mc_values(args, entry, values, axes), d=args.d,
                                seeds=args.seeds, seed=args.seed)
     recs, meta = evaluate(entry.name, **values)
     axes = meta["axes"]
@@ -278,33 +278,171 @@ def _curve_mc(args, entry, recs, axes):
 
 
 # ---------------------------------------------------------------------- check
+_LADDER_HELP = {
+    "ridge-spectrum": "size factors of the finite-size ladder: the spectrum replicated (integer "
+                      "factors) or resampled at its quantiles, n scaled alike; one value = a single "
+                      "size (default: 1,2,4,8, or 1,2,3,4, or 0.125..1, as the cost allows)",
+    "kernel-ridge": "dimensions of the finite-size ladder (n scaled to keep its place relative to the "
+                    "spectrum's multiplicities); one value = a single size (default: d, 2 d, 4 d, 8 d, or "
+                    "d .. 2.83 d, while n <= 2000, else 0.35 d .. d)",
+    "nt": "dimensions of the finite-size ladder (n as for kernel-ridge, N = ceil(N0 n_i/n)); one value "
+          "= a single size (default as kernel-ridge)",
+    "nt-staircase": "scale factors t of the finite-size ladder (d_i = t d, N_i = t N); one value = a "
+                    "single size (default 0.5,0.71,1)",
+}
+
+
+def _add_check_args(pm, entry):
+    """The simulation arguments of ``check MODEL``."""
+    from theory_checks.ladder import DEFAULT_MAX_SECONDS, DEFAULT_SEEDS
+    if not any(prm.name == "d" for prm in entry.params):  # else the model's own d is the point's
+        pm.add_argument("--d", default=None, metavar="D[,D2,...]",
+                        help="dimensions of the simulation: a list is the finite-size ladder, one value "
+                             "a single size (no finite-size correction); default: the model's ladder")
+    if entry.name in _LADDER_HELP:
+        pm.add_argument("--ladder", default=None, metavar="LIST", help=_LADDER_HELP[entry.name])
+    pm.add_argument("--seeds", type=int, default=DEFAULT_SEEDS,
+                    help=f"seeds per size to start with (default {DEFAULT_SEEDS})")
+    pm.add_argument("--seed", type=int, default=0, help="base random seed")
+    pm.add_argument("--resolution", default=None, metavar="R",
+                    help="target relative half-width of each interval, e.g. 1%% or 0.01: seeds are added "
+                         "until every point meets it or a budget runs out")
+    pm.add_argument("--max-seconds", type=float, default=None, metavar="T",
+                    help=f"simulation budget per point, seconds of wall time (default "
+                         f"{DEFAULT_MAX_SECONDS:g} with --resolution); the ridge values of one parameter "
+                         f"point share their draws and pool their budgets")
+    pm.add_argument("--max-seeds", type=int, default=None, metavar="S",
+                    help="at most this many seeds per size (with --resolution)")
+    pm.add_argument("--level", type=float, default=0.95, metavar="L",
+                    help="confidence level of each point's interval (default 0.95)")
+    pm.add_argument("--plot", metavar="FILE", default=None,
+                    help="draw the finite-size scaling plot (png/pdf/svg)")
+
+
+def _int_list(text, flag):
+    items = [v.strip() for v in str(text).split(",")]
+    try:
+        vals = [int(v) for v in items]
+    except ValueError:
+        raise ValueError(f"{flag} takes integers separated by commas, got {text!r}") from None
+    return vals
+
+
+def _float_list(text, flag):
+    items = [v.strip() for v in str(text).split(",")]
+    try:
+        vals = [float(v) for v in items]
+    except ValueError:
+        raise ValueError(f"{flag} takes numbers separated by commas, got {text!r}") from None
+    if not all(v > 0 and np.isfinite(v) for v in vals):
+        raise ValueError(f"{flag} takes positive numbers, got {text!r}")
+    return vals
+
+
+def _check_sizes(args, entry):
+    """``(d, ladder)`` for :func:`theory_checks.catalog.run_check` from ``--d`` / ``--ladder``."""
+    d = ladder = None
+    if getattr(args, "ladder", None) is not None:
+        parse = _int_list if entry.name in ("kernel-ridge", "nt") else _float_list
+        ladder = parse(args.ladder, "--ladder")
+    elif entry.name in ("kernel-ridge", "nt", "ridge-spectrum", "nt-staircase"):
+        d = None
+    if not any(prm.name == "d" for prm in entry.params) and getattr(args, "d", None) is not None:
+        d = _int_list(args.d, "--d")
+        if any(v < 2 for v in d):
+            raise ValueError(f"--d takes dimensions >= 2, got {args.d!r}")
+        if len(set(d)) != len(d):
+            raise ValueError(f"--d: the ladder's dimensions must be distinct, got {args.d!r}")
+        d = d[0] if len(d) == 1 else sorted(d)
+    return d, ladder
+
+
+def _check_rows(checks, fmt, digits):
+    if fmt == "json":
+        return [c.to_record(lists=True) for c in checks]
+    rows = [c.to_record(digits=None if fmt == "csv" else min(digits, 5)) for c in checks]
+    if fmt != "csv":  # the human tables: the per-size theories and integers stay in JSON/CSV
+        for r in rows:
+            for k in [k for k in r if k == "theories" or k.endswith("_sim")]:
+                r.pop(k)
+    return rows
+
+
+def _check_summary(checks, args, runs, entry_name=""):
+    from theory_checks.compare import method_text
+    counts = {v: sum(c.verdict == v for c in checks) for v in ("agree", "disagree", "inconclusive", "diverges")}
+    parts = [f"{counts['agree']} of {len(checks)} points agree"]
+    for v, word in (("disagree", "disagree"), ("inconclusive", "inconclusive (budget ran out)"),
+                    ("diverges", "diverge (theory +inf, not compared)")):
+        if counts[v]:
+            parts.append(f"{counts[v]} {word}")
+    sizes = sorted({tuple(c.sizes) for c in checks})
+    sym = "p" if entry_name == "ridge-spectrum" else "d"
+    ladder = "; ".join(f"{sym} = " + ", ".join(str(v) for v in s) for s in sizes[:3]) + \
+        ("; ..." if len(sizes) > 3 else "")
+    seeds = [s for c in checks for s in c.seeds]
+    per_size = f"{seeds[0]} seeds per size" if min(seeds) == max(seeds) else \
+        f"{min(seeds)}-{max(seeds)} seeds per size"
+    what = "dimension p of the spectrum" if entry_name == "ridge-spectrum" else "sizes"
+    text = f"{', '.join(parts)}. Method: {method_text(checks)}. {what.capitalize()}: {ladder}; {per_size}"
+    if args.resolution is not None:
+        met = all(r.met for r in runs)
+        spent = max((r.elapsed for r in runs), default=0.0)
+        text += (f"; resolution target {args._resolution:.3g}: {'met' if met else 'NOT met'} "
+                 f"(longest point group {spent:.0f} s of simulation)")
+    if any(c.fit is not None and c.theory == 0 for c in checks):
+        text += "; where the theory is 0, resolution is the absolute half-width"
+    return text + "."
+
+
 def _cmd_check(args, entry):
     from theory_checks import catalog
+    from theory_checks.ladder import parse_resolution, plot_scaling
     from .curves import check_simulation_sizes, evaluate
     from .export import format_records
+    args._resolution = None if args.resolution is None else parse_resolution(args.resolution)
+    if args.seeds < 2:
+        raise ValueError(f"--seeds must be >= 2, got {args.seeds}")
+    if args.max_seconds is not None and not (args.max_seconds > 0 and np.isfinite(args.max_seconds)):
+        raise ValueError(f"--max-seconds must be > 0, got {args.max_seconds:g}")
+    if args.max_seeds is not None and args.max_seeds < args.seeds:
+        raise ValueError(f"--max-seeds must be >= --seeds ({args.seeds}), got {args.max_seeds}")
+    if args.plot:
+        _check_plot_path(args.plot)
+    if not (0.5 <= args.level < 1.0):
+        raise ValueError(f"--level must be >= 0.5 and < 1, got {args.level:g}")
+    d, ladder = _check_sizes(args, entry)
     values = _model_values(args, entry)
-    # the simulation's sizes are refused before the theory is computed
-    check_simulation_sizes(entry.name, values, d=args.d if "d" not in values else None,
-                           seeds=args.seeds, seed=args.seed)
+    # every size of the ladder the check will simulate is refused before the theory is computed
+    # (the point groups are built, and their sizes validated, by the ladder code itself)
+    check_simulation_sizes(entry.name, values, d=d, ladder=ladder, seeds=args.seeds, seed=args.seed)
     recs, meta = evaluate(entry.name, **values)
     unsolved = [r for r in recs if not _solved(r)]
     if unsolved:
         raise ValueError(f"the theory could not be solved at {len(unsolved)} of {len(recs)} points "
                          f"(first: {unsolved[0].get('status')}); there is nothing to compare there")
-    comps = catalog.run_check(entry.name, recs, d=args.d, seeds=args.seeds, seed=args.seed,
-                              values=_model_values(args, entry))
-    rows = [c.to_record() for c in comps]
-    meta.update(d=args.d, seeds=args.seeds, seed=args.seed,
-                allowance=catalog.ALLOWANCE_DOC.get(entry.name, ""))
-    n_bad = sum(c.verdict == "disagree" for c in comps)
+    runs: list = []
+    checks = catalog.run_check(entry.name, recs, d=d, ladder=ladder, seeds=args.seeds, seed=args.seed,
+                               values=values, resolution=args._resolution,
+                               max_seconds=args.max_seconds, max_seeds=args.max_seeds, level=args.level,
+                               runs_out=runs)
+    from theory_checks.compare import method_text
+    meta.update(method=method_text(checks), level=args.level,
+                seeds=args.seeds, seed=args.seed, resolution_target=args._resolution,
+                max_seconds=args.max_seconds, max_seeds=args.max_seeds,
+                target_met=None if args._resolution is None else all(r.met for r in runs))
+    if args.plot:
+        plot_scaling(checks, args.plot, title=f"check {entry.name}")
+        meta["plot"] = args.plot
+    rows = _check_rows(checks, args.format, args.digits)
+    # exit 0 only if every point agrees: disagree, inconclusive and diverges rows never count as agreeing
+    args._exit = 0 if all(c.verdict == "agree" for c in checks) else 1
+    if args.format == "json":
+        return json.dumps(rows[0] if len(rows) == 1 else rows, indent=None)
     text = format_records(rows, args.format, metadata=meta if args.format == "csv" else None,
                           digits=args.digits)
-    if args.format == "table":
-        dim = f"d = {rows[0]['d']}" if "d" in rows[0] else f"dimension {rows[0].get('p')} (the spectrum's)"
-        text += (f"\n{len(rows) - n_bad} of {len(rows)} points agree within {comps[0].k_se:g} standard "
-                 f"errors (as a Student-t quantile with seeds - 1 degrees of freedom) plus the finite-size allowance ({meta['allowance']}); {dim}, "
-                 f"{args.seeds} seeds.")
-    args._exit = 1 if n_bad else 0
+    if args.format in ("table", "markdown"):
+        text += "\n" + _check_summary(checks, args, runs, entry.name)
     return text
 
 
@@ -511,12 +649,14 @@ def build_parser() -> argparse.ArgumentParser:
                                     help="MC points per curve (per value of the second axis)")
                 else:
                     pm.set_defaults(mc=False)
-            if cmd == "check" or (cmd == "curve" and "check" in entry.verbs):
+            if cmd == "curve" and "check" in entry.verbs:  # check: _add_check_args
                 if not any(prm.name == "d" for prm in entry.params):  # else the model's own d is used
                     pm.add_argument("--d", type=int, default=400,
                                     help="dimension of the simulation (default 400)")
                 pm.add_argument("--seeds", type=int, default=20, help="independent draws (default 20)")
                 pm.add_argument("--seed", type=int, default=0, help="base random seed")
+            if cmd == "check":
+                _add_check_args(pm, entry)
             if cmd == "derive":
                 pm.add_argument("--limit", metavar="PARAM=VALUE", help="e.g. lam=0 or psi1=oo")
                 pm.add_argument("--series", metavar="PARAM=VALUE", help="e.g. lam=0")

@@ -863,78 +863,51 @@ def _axis_values(entry, values, name):
     return arr
 
 
-def _default(func, arg, fallback):
-    import inspect
-    try:
-        d = inspect.signature(func).parameters[arg].default
-        return fallback if d is inspect.Parameter.empty else d
-    except (KeyError, TypeError, ValueError):
-        return fallback
-
-
-def check_simulation_sizes(model: str, values: dict, *, d: int | None = None, seeds: int = 20,
-                           seed: int = 0) -> None:
+def check_simulation_sizes(model: str, values: dict, *, d=None, ladder=None, seeds: int = 20,
+                           seed: int = 0) -> list:
     """Refuse, before any theory is computed, a Monte Carlo check whose simulation would be refused
-    later (matrix sizes above the simulator's ``MAX_ENTRIES``), or whose sizes are invalid.
+    later (matrices above a simulator's ``MAX_ENTRIES`` at **any** size of its finite-size ladder),
+    or whose sizes or parameters are invalid.
 
-    The sizes mirror the simulators of :mod:`theory_checks` (as :mod:`theory_checks.catalog` calls
-    them); tests/test_input_safety.py holds the two in agreement. ``d`` is the simulation's dimension
-    for models without a ``d`` parameter of their own.
+    The rules are not copied here: the point groups the check will simulate are built by
+    :func:`theory_checks.catalog.build_groups` -- the same call, with the same ``d`` and ``ladder``,
+    that :func:`theory_checks.catalog.run_check` makes -- from the parameter grid alone (no theory is
+    computed; the groups evaluate it lazily), and each group validates every size of its ladder with
+    its simulator's own rule when it is built.
+
+    Args:
+        model: a model that supports ``check``.
+        values: the parameter values, as given to :func:`evaluate`.
+        d, ladder: as for :func:`theory_checks.catalog.run_check` (``d=None``: the model's default
+            ladder; one value: a single size; a list: that ladder).
+        seeds, seed: checked (``seeds >= 2``, ``seed >= 0``).
+
+    Returns:
+        The point groups (a list of ``(group, record indices)``), e.g. to read their ``sizes``.
     """
+    import itertools
     entry = get_model(model, "check")
-    seeds = check_int("seeds", seeds, low=2)
+    check_int("seeds", seeds, low=2)
     check_int("seed", seed, low=0)
-    if d is not None:
-        d = check_int("d", d, low=2)
-
-    def too_big(entries, limit, what):
-        if entries > limit:
-            raise ValueError(f"the simulation needs {what} ({entries:.3g} matrix entries, above "
-                             f"{limit:.0e}); lower the sizes")
-
-    if model == "ridge":
-        from theory_checks import ridge as sim
-        for g in np.unique(_axis_values(entry, values, "gamma")):
-            if g > 0 and np.isfinite(g):
-                sim.n_samples(float(g), d)
-        return
-    if model == "ridge-spectrum":
-        from theory_checks import ridge as sim
-        p = load_vector("eigs", values["eigs"]) if isinstance(values.get("eigs"), str) \
-            else np.atleast_1d(np.asarray(values.get("eigs"), dtype=float))
-        n = int(max(1, round(float(np.max(_axis_values(entry, values, "n"))))))
-        too_big(n * p.size, sim.MAX_ENTRIES, f"an n x p = {n} x {p.size} design matrix")
-        return
-    if model == "rf":
-        from theory_checks import random_features as sim
-        m_test = _default(sim.check, "m_test", 4000)
-        N = max(1, round(float(np.max(_axis_values(entry, values, "psi1"))) * d))
-        n = max(1, round(float(np.max(_axis_values(entry, values, "psi2"))) * d))
-        big = max(N, n)
-        too_big(big * (big + m_test + d), sim.MAX_ENTRIES,
-                f"matrices of {N} features x {n} samples (+ {m_test} test points) in d = {d}")
-        return
-    if model == "kernel-ridge":
-        from theory_checks import kernel_ridge as sim
-        n = max(1, round(float(np.max(_axis_values(entry, values, "n")))))
-        too_big(n * n, sim.MAX_ENTRIES, f"an n x n = {n} x {n} kernel matrix")
-        return
-    if model == "nt":
-        from theory_checks import neural_tangent as sim
-        m_test = _default(sim.check, "m_test", 2000)
-        ns = _axis_values(entry, values, "n")
-        for dv in np.unique(_axis_values(entry, values, "d")):
-            n = max(1, round(float(np.max(ns))))
-            N = math.ceil(100 * n / dv)
-            too_big((n + m_test) * (n + N + int(dv)), sim.MAX_ENTRIES,
-                    f"n = {n} samples (+ {m_test} test points) with N = {N} neurons in d = {int(dv)}")
-        return
-    if model == "nt-staircase":
-        from theory_checks import neural_tangent as sim
-        for dv in np.unique(_axis_values(entry, values, "d")):
-            x = float(np.max(_axis_values(entry, values, "exponent")))
-            N = round(dv ** x / dv)
-            p = N * int(dv)
-            too_big(4 * p * p, sim.MAX_ENTRIES, f"Gram matrices of p = {p} NT parameters in d = {int(dv)}")
-        return
-    raise ValueError(f"no Monte Carlo check for the model {model!r}")  # pragma: no cover (verbs say so)
+    from theory_checks import catalog
+    axes, texts = {}, {}
+    for p in entry.params:
+        v = values.get(p.name, p.default)
+        if v is None:
+            if p.optional:
+                continue
+            raise ValueError(f"{model}: the parameter {p.name} is required")
+        if p.kind == "text":
+            texts[p.name] = v
+        elif p.kind == "real":
+            axes[p.name] = _axis_values(entry, values, p.name)
+    _check_grid(model, {k: a.size for k, a in axes.items()}, 0, None, size_limits())
+    if model == "rf" and (values.get("mu1") is not None or values.get("mu_star") is not None):
+        texts["activation"] = None  # as in evaluate's records: the simulation needs a real activation
+    records = []
+    for combo in itertools.product(*(a.tolist() for a in axes.values())):
+        rec = dict(zip(axes, (float(v) for v in combo)), **texts)
+        if model == "nt-staircase":  # the model's own parameters: p = d^exponent, N = p / d neurons
+            rec["N_nt"] = rec["d"] ** rec["exponent"] / rec["d"]
+        records.append(rec)
+    return catalog.build_groups(model, records, d=d, ladder=ladder, values=values)

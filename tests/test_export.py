@@ -199,7 +199,7 @@ def test_comparison_records_export():
     for fmt in FORMATS:
         format_records(recs, fmt)
     back = json.loads(format_records(recs, "json"))
-    assert back[1]["z"] is None and back[1]["theory"] == math.inf
+    assert back[1]["extrapolated"] is None and back[1]["theory"] == math.inf
 
 
 # ------------------------------------------------------------------------------------------------

@@ -183,8 +183,12 @@ def test_registry_records_have_learned_fractions():
 
 
 def test_small_monte_carlo_agrees():
-    cs = sim.check("exp", 10, 60, [1e-6, 1e-2], energy=[0, 1, 1], sigma2=0.1, seeds=8, n_test=1000)
+    # n = 30 at d = 10: between the degree-1 and degree-2 thresholds (at n = 60 ~ 0.92 D_2(10) the
+    # near-interpolation risk fluctuates so much that a cheap check resolves only a 40-90 % error)
+    cs = sim.check("exp", 10, 30, [1e-6, 1e-2], energy=[0, 1, 1], sigma2=0.1, seeds=10, n_test=1000,
+                   level=0.997)
     assert all(c.verdict == "agree" for c in cs), [c.to_record() for c in cs]
+    assert max(c.resolution for c in cs) < 0.35, [c.resolution for c in cs]
 
 
 def test_zonal_target_has_the_stated_energy():

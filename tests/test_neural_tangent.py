@@ -242,17 +242,18 @@ def test_nt_kernel_matrix_is_the_feature_gram():
 # ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("model", ["nt", "rf"])
 def test_kernel_eigenvalues_monte_carlo_fast(model):
-    cs = tc.check_kernel("relu", 10, 20, 4, model=model, m=600, seeds=8, k_se=4.0)
+    cs = tc.check_kernel("relu", 10, 20, 4, model=model, m=600, seeds=8, level=0.997)
     assert all(c.verdict == "agree" for c in cs), [c.to_record() for c in cs]
 
 
 def test_nt_ridge_monte_carlo_fast():
-    cs = tc.check(60, [0.0, 1e-2], d=10, N=200, energy=[0, 0.5, 0.5], sigma2=0.2, seeds=6, m_test=500)
+    cs = tc.check(60, [0.0, 1e-2], d=10, N=200, energy=[0, 0.5, 0.5], sigma2=0.2, seeds=8, m_test=500,
+                  dims=[6, 8, 10], level=0.997)
     assert all(c.verdict == "agree" for c in cs), [c.to_record() for c in cs]
 
 
 def test_approximation_monte_carlo_fast():
-    cs = tc.check_approximation([1.5, 1.9], 12, energy=[0, 0.5, 0.5], seeds=4)
+    cs = tc.check_approximation([1.5, 1.9], 12, energy=[0, 0.5, 0.5], seeds=8, level=0.997)
     assert len(cs) == 4 and all(c.verdict == "agree" for c in cs), [c.to_record() for c in cs]
 
 

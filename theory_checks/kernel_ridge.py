@@ -13,24 +13,27 @@ excess risk ``E_x (f_hat(x) - f(x))^2`` is averaged over the label noise exactly
 by a fresh test set of ``m`` points; the test-set fluctuation is part of the seed-to-seed spread,
 so the standard error covers it.
 
-**Finite-size allowance** (:func:`finite_size_allowance`). The deterministic equivalent is exact
-only as ``n, d -> oo``. Its error at finite size has two parts that we state, not tune: the
-fluctuation of the effective regularization, of relative order ``1/n`` amplified near the
-interpolation peak by ``1/(1 - df2/n)`` (as for ridge, :func:`theory_checks.ridge.finite_size_allowance`),
-and the non-Gaussianity of spherical harmonics, whose fourth moments exceed the Gaussian ones by a
-relative ``O(1/d)`` per degree (e.g. ``E Y_1^4 = 3 d/(d + 2)``), which the deterministic equivalent
-ignores. Together: ``allowance = |R| (c_n / (n (1 - df2/n)) + c_d / d)`` with ``c_n = 2``, ``c_d = 1``.
+**Theory versus simulation** (:func:`check`). The deterministic equivalent is exact only as
+``n, d -> oo``; at finite size it misses the fluctuation of the effective regularization (relative
+``O(1/n)``, amplified near an interpolation peak) and the non-Gaussianity of spherical harmonics
+(relative ``O(1/d)``, e.g. ``E Y_1^4 = 3 d/(d + 2)``). The check therefore simulates a ladder of
+dimensions ``d_i`` with ``n_i`` keeping ``n``'s place relative to the spectrum
+(:func:`theory_checks.ladder.sphere_ladder`: ``n / sum_{k <= l} B(d, k)`` fixed, ``l`` the degree
+nearest ``log n / log d``), evaluates the finite-``d`` theory at each ``(d_i, n_i)`` and extrapolates
+the residuals to ``1/d = 0``; ``R_inf`` is the theory at the requested ``(d, n)`` plus the
+extrapolated residual. There is no allowance.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from asymptotics._validation import check_array_1d, check_int, check_real
-from asymptotics.expansions.gegenbauer import _eval_h, gegenbauer, multiplicity, resolve_kernel
+from asymptotics.expansions.gegenbauer import _eval_h, _gegenbauer_table, multiplicity, resolve_kernel
 
-from .compare import compare_many
+from .compare import LEVEL, Check
+from .ladder import PointGroup, run_groups, sphere_ladder
 
-__all__ = ["sample_sphere", "zonal_target", "simulate", "check", "finite_size_allowance"]
+__all__ = ["sample_sphere", "zonal_target", "simulate", "check", "KRRGroup"]
 
 #: largest n x n kernel matrix (entries) a simulation may build
 MAX_ENTRIES = 5 * 10 ** 7
@@ -51,8 +54,18 @@ def zonal_target(X: np.ndarray, directions: np.ndarray, energy: np.ndarray) -> n
     f = np.zeros(X.shape[0])
     for k, v in enumerate(energy):
         if v > 0:
-            f += np.sqrt(v * float(multiplicity(d, k))) * gegenbauer(k, X @ directions[k], d)
+            # = gegenbauer(k, t, d), without its input validation (this runs once per draw)
+            f += np.sqrt(v * _mult(d, k)) * _gegenbauer_table(k, (X @ directions[k]) / d, d)[k]
     return f
+
+
+_MULT: dict = {}
+
+
+def _mult(d: int, k: int) -> float:
+    if (d, k) not in _MULT:
+        _MULT[(d, k)] = float(multiplicity(d, k))
+    return _MULT[(d, k)]
 
 
 def _validate(kernel, d, n, lam, energy, sigma2, seeds, seed, n_test):
@@ -60,7 +73,8 @@ def _validate(kernel, d, n, lam, energy, sigma2, seeds, seed, n_test):
     d = check_int("d", d, low=2, high=10 ** 5)
     n = check_int("n", n, low=1)
     if n * n > MAX_ENTRIES:
-        raise ValueError(f"n = {n}: the n x n kernel matrix exceeds {MAX_ENTRIES:.0e} entries")
+        raise ValueError(f"the simulation needs an n x n = {n} x {n} kernel matrix ({n * n:.3g} entries, "
+                         f"above {MAX_ENTRIES:.0e}); lower n")
     lam = np.atleast_1d(check_real("lam", lam, low=0.0, high=1e100)).astype(float)
     if lam.ndim != 1:
         raise ValueError("lam must be a number or a 1-d array")
@@ -97,53 +111,126 @@ def simulate(kernel, d, n, lam, *, energy=(0.0, 1.0), sigma2=0.0, seeds=20, seed
         kernel, d, n, lam, energy, sigma2, seeds, seed, n_test)
     out = np.empty((seeds, lam.size))
     for i in range(seeds):
-        rng = np.random.default_rng([seed, d, n, i])
-        X = sample_sphere(rng, n, d)
-        Xt = sample_sphere(rng, n_test, d)
-        E = sample_sphere(rng, max(energy.size, 1), d)
-        f, ft = zonal_target(X, E, energy), zonal_target(Xt, E, energy)
-        K = _eval_h(kern, np.clip(X @ X.T / d, -1.0, 1.0))
-        Kt = _eval_h(kern, np.clip(Xt @ X.T / d, -1.0, 1.0))
-        s, U = np.linalg.eigh((K + K.T) / 2)
-        s = np.maximum(s, 0.0)  # K is positive semi-definite; rounding may leave tiny negatives
-        G = Kt @ U
-        c = U.T @ f
-        g2 = np.einsum("ij,ij->j", G, G)
-        for j, lj in enumerate(lam):
-            den = s + lj
-            if (den <= 0).any():
-                raise ValueError(f"lam = {lj:g}: the kernel matrix is singular at this n; use lam > 0")
-            pred = G @ (c / den)
-            out[i, j] = np.mean((pred - ft) ** 2) + sigma2 * np.sum(g2 / den ** 2) / n_test
+        out[i] = _one_draw(np.random.default_rng([seed, d, n, i]), kern, d, n, lam, energy, sigma2, n_test)
     return out
 
 
-def finite_size_allowance(theory, n, df2_over_n, d, c_n=2.0, c_d=1.0):
-    """``|R| (c_n/(n (1 - df2/n)) + c_d/d)``: the stated finite-size allowance (module docstring)."""
-    theory = np.asarray(theory, dtype=float)
-    one_minus = np.maximum(1.0 - np.asarray(df2_over_n, dtype=float), 1e-300)
-    with np.errstate(invalid="ignore"):
-        a = np.abs(theory) * (c_n / (n * one_minus) + c_d / d)
-    return np.where(np.isfinite(theory), a, np.inf)
+def _one_draw(rng, kern, d, n, lam, energy, sigma2, n_test):
+    """One draw (data, target directions, test set): the excess risks for every ``lam`` from one
+    eigendecomposition of the kernel matrix."""
+    X = sample_sphere(rng, n, d)
+    Xt = sample_sphere(rng, n_test, d)
+    E = sample_sphere(rng, max(energy.size, 1), d)
+    f, ft = zonal_target(X, E, energy), zonal_target(Xt, E, energy)
+    K = _eval_h(kern, np.clip(X @ X.T / d, -1.0, 1.0))
+    Kt = _eval_h(kern, np.clip(Xt @ X.T / d, -1.0, 1.0))
+    s, U = np.linalg.eigh((K + K.T) / 2)
+    s = np.maximum(s, 0.0)  # K is positive semi-definite; rounding may leave tiny negatives
+    G = Kt @ U
+    c = U.T @ f
+    g2 = np.einsum("ij,ij->j", G, G)
+    out = np.empty(lam.size)
+    for j, lj in enumerate(lam):
+        den = s + lj
+        if (den <= 0).any():
+            raise ValueError(f"lam = {lj:g}: the kernel matrix is singular at this n; use lam > 0")
+        pred = G @ (c / den)
+        out[j] = np.mean((pred - ft) ** 2) + sigma2 * np.sum(g2 / den ** 2) / n_test
+    return out
 
 
-def check(kernel, d, n, lam, *, energy=(0.0, 1.0), sigma2=0.0, seeds=20, seed=0, n_test=2000,
-          k_se=3.0, theory=None):
-    """Theory vs Monte Carlo at one ``(d, n)`` for each ``lam``: a list of
-    :class:`~theory_checks.compare.Comparison` (params ``kernel, d, n, lam, sigma2``).
+class KRRGroup(PointGroup):
+    """Kernel ridge at one ``(kernel, d, n, energy, sigma2)`` for every ``lam``, at the ladder of
+    :func:`theory_checks.ladder.sphere_ladder` (``dims`` given or default). The theory ``T_i`` is the
+    finite-``d`` deterministic equivalent at ``(d_i, n_i)``. A unit is one draw of :func:`simulate`'s
+    stream at that size (one eigendecomposition for all ``lam``)."""
 
-    ``theory`` defaults to :func:`asymptotics.models.kernel_ridge.sphere_risk`.
+    model = "kernel-ridge"
+
+    def __init__(self, kernel, d, n, lam, *, energy=(0.0, 1.0), sigma2=0.0, dims=None, n_test=2000,
+                 theory=None):
+        from asymptotics.models.kernel_ridge import parse_energy
+        energy = parse_energy(energy)
+        kern, d, n, lam, energy, sigma2, _, _, n_test = _validate(kernel, d, n, lam, energy, sigma2, 2, 0,
+                                                                  n_test)
+        self.kernel, self.kern, self.d, self.n = kernel, kern, d, n
+        self.lams, self.energy, self.sigma2, self.n_test = lam, energy, sigma2, n_test
+        self.sizes, self.ns = sphere_ladder(d, n, dims)
+        for di, ni in zip(self.sizes, self.ns):
+            if ni * ni > MAX_ENTRIES:
+                raise ValueError(f"the simulation needs an n x n = {ni} x {ni} kernel matrix at the ladder's "
+                                 f"d = {di} ({ni * ni:.3g} entries, above {MAX_ENTRIES:.0e}); choose smaller "
+                                 f"ladder dimensions (--ladder)")
+        self.sim = {"n": self.ns}
+        name = kernel if isinstance(kernel, str) else getattr(kernel, "__name__", "callable")
+        self.name = name
+        self.params = [{"kernel": name, "d": d, "n": int(n), "lam": float(l), "sigma2": sigma2} for l in lam]
+        self.theory_fn = theory
+        self._cache = {}
+
+    def __getstate__(self):                      # a named kernel is rebuilt from its name
+        state = dict(self.__dict__)
+        if isinstance(self.kernel, str):
+            state.pop("kern", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if "kern" not in state:
+            self.kern = resolve_kernel(self.kernel)
+
+    def key(self):
+        return ("kernel-ridge", self.name, self.d, self.n, tuple(self.lams.tolist()),
+                tuple(self.energy.tolist()), self.sigma2, self.n_test)
+
+    def _risk(self, d, n):
+        if (d, n) not in self._cache:
+            if self.theory_fn is None:
+                from asymptotics.models import kernel_ridge
+                th = kernel_ridge.sphere_risk(self.kernel, d, float(n), self.lams, self.sigma2,
+                                              energy=self.energy)[0].risk
+            else:
+                th = self.theory_fn(d, n, self.lams)
+            self._cache[(d, n)] = np.broadcast_to(check_real("theory", th, allow_inf=True),
+                                                  self.lams.shape).astype(float)
+        return self._cache[(d, n)]
+
+    def theory(self):
+        return self._risk(self.d, self.n)
+
+    def theory_at(self, i):
+        return self._risk(self.sizes[i], self.ns[i])
+
+    def draw(self, i, j, seed):
+        d, n = self.sizes[i], self.ns[i]
+        return _one_draw(np.random.default_rng([seed, d, n, j]), self.kern, d, n, self.lams, self.energy,
+                         self.sigma2, self.n_test)
+
+    def cost_hint(self, i):
+        d, n = self.sizes[i], self.ns[i]
+        return float(n) * n * (n + self.n_test + d)
+
+
+def check(kernel, d, n, lam, *, energy=(0.0, 1.0), sigma2=0.0, dims=None, seeds=10, seed=0, n_test=2000,
+          theory=None, resolution=None, max_seconds=None, max_seeds=None, level=LEVEL,
+          map_units=None) -> list[Check]:
+    """Theory vs Monte Carlo at the point ``(d, n)`` for each ``lam``, extrapolated over a ladder of
+    dimensions (``dims``; default :func:`theory_checks.ladder.sphere_ladder`; ``dims=[d]`` is a single
+    size without finite-size correction).
+
+    Args:
+        kernel, d, n, lam, energy, sigma2, n_test: as in :func:`simulate`.
+        dims: the ladder's dimensions.
+        seeds, seed, resolution, max_seconds, max_seeds, level, map_units: see
+            :func:`theory_checks.ladder.run_groups`.
+        theory: optional ``theory(d, n, lam) -> risk`` (default
+            :func:`asymptotics.models.kernel_ridge.sphere_risk`).
+
+    Returns:
+        A list of :class:`~theory_checks.compare.Check` (``params``: ``kernel, d, n, lam, sigma2``;
+        ``sim["n"]``: the ladder's sample sizes).
     """
-    from asymptotics.models import kernel_ridge
-    lam = np.atleast_1d(np.asarray(lam, dtype=float))
-    if theory is None:
-        sol, _ = kernel_ridge.sphere_risk(kernel, d, float(n), lam, sigma2, energy=energy)
-        risk, df2n = np.atleast_1d(sol.risk), np.atleast_1d(sol.df2) / float(n)
-    else:
-        risk, df2n = theory(lam)
-    samples = simulate(kernel, d, n, lam, energy=energy, sigma2=sigma2, seeds=seeds, seed=seed,
-                       n_test=n_test)
-    name = kernel if isinstance(kernel, str) else getattr(kernel, "__name__", "callable")
-    return compare_many(risk, samples, allowance=finite_size_allowance(risk, n, df2n, d), k_se=k_se,
-                        params=[{"kernel": name, "d": d, "n": int(n), "lam": float(l), "sigma2": sigma2}
-                                for l in lam])
+    g = KRRGroup(kernel, d, n, lam, energy=energy, sigma2=sigma2, dims=dims, n_test=n_test, theory=theory)
+    runs = run_groups([g], seeds=seeds, seed=seed, resolution=resolution, max_seconds=max_seconds,
+                      max_seeds=max_seeds, level=level, map_units=map_units)
+    return runs[0].checks(level=level)

@@ -38,17 +38,23 @@ Three simulations, each "for real" at finite ``d, N`` (and ``n``):
   ``1e-12`` of the largest. ``lambda_k = lambda_{d,k}(relu)`` comes from the theory's quadrature
   (tested against Monte Carlo separately); everything random-matrix is simulated.
 
-Finite-size allowances (stated, see each ``*_allowance``)
----------------------------------------------------------
-* kernel eigenvalues: none (``E_W K_N`` *is* the limit kernel; the estimator is unbiased);
-* NT ridge: ``2 |R| / (n (1 - df2/n)) + |R| sqrt(n/(N d))``: the first term is the ridge check's
-  finite-``n`` allowance of the deterministic equivalent (:func:`theory_checks.ridge.finite_size_allowance`);
-  the second the finite-width correction ``O(sqrt(n/(N d)))`` of the kernel (Montanari & Zhong,
-  arXiv 2007.12826: ``K_N - K`` has operator norm ``O(sqrt(n/(N d)))`` relative, up to logs);
-* approximation: ``|R| (1/N + 1/d)`` (:func:`approximation_allowance`): the ``O(1/N)``
-  correction of a deterministic equivalent with ``N`` independent blocks and an ``O(1/d)`` one
-  (measured: at most 0.6 of it); at ``N = 1, 2`` neurons the NT equivalent is off by 5-7 % (the
-  degree-1 part common to every block, which it ignores), and NT points with ``N < 3`` are not checked.
+Theory versus simulation (no allowance anywhere)
+------------------------------------------------
+* kernel eigenvalues (:func:`check_kernel`): a **single-size** comparison
+  (:func:`theory_checks.compare.compare`): ``E_W K_N`` *is* the limit kernel and the U-statistic is
+  unbiased at every ``N`` and ``d``, so there is no finite-size term to extrapolate;
+* NT ridge (:func:`check`): a ladder of dimensions with ``n_i`` keeping ``n``'s place relative to the
+  spectrum (:func:`theory_checks.ladder.sphere_ladder`) and ``N_i = ceil(N n_i / n)``: then
+  ``n_i / (N_i d_i)`` -- the relative size of the finite-width fluctuation of the kernel (Montanari &
+  Zhong, arXiv 2007.12826) -- falls as ``1/d``, like the error of the deterministic equivalent; the
+  finite-``d`` theory is evaluated at each ``(d_i, n_i)`` and the residuals are extrapolated to
+  ``1/d = 0``;
+* approximation (:func:`check_approximation`): a ladder ``d_i = round(t d)``, ``N_i = round(t N)``
+  (``t = 1/2, 2^{-1/2}, 1`` by default): the deterministic equivalent's ``O(1/N)`` (``N``
+  independent blocks) and ``O(1/d)`` (spherical, not Gaussian, features) errors both fall as
+  ``1/t``; the finite-``d`` prediction is evaluated at each ``(N_i, d_i)``. At ``N = 1, 2`` neurons
+  the NT equivalent is off by 5-7 % (the degree-1 component common to every block, which it
+  ignores); sizes with fewer than ``min_neurons = 3`` NT neurons are left out of the ladder.
 """
 from __future__ import annotations
 
@@ -59,10 +65,11 @@ import scipy.linalg
 
 from asymptotics._validation import check_int, check_real
 from asymptotics.expansions.gegenbauer import _gegenbauer_table, multiplicity
-from .compare import Comparison, compare_many
+from .compare import LEVEL, Check, compare_many
+from .ladder import PointGroup, run_groups, sphere_ladder
 
 __all__ = ["simulate_kernel_eigenvalues", "simulate_ridge", "simulate_approximation", "check", "staircase_figure",
-           "check_kernel", "check_approximation", "ridge_allowance", "approximation_allowance",
+           "check_kernel", "check_approximation", "NTGroup", "ApproximationGroup",
            "MAX_ENTRIES"]
 
 #: Largest matrix (entries) a simulation builds; beyond it a ValueError, not a MemoryError.
@@ -93,7 +100,8 @@ def _np(f):
 
 def _size(entries, what):
     if entries > MAX_ENTRIES:
-        raise ValueError(f"{what} needs {entries:.3g} matrix entries (> {MAX_ENTRIES:.0e}); lower the sizes")
+        raise ValueError(f"the simulation needs {entries:.3g} matrix entries for {what} (above "
+                         f"{MAX_ENTRIES:.0e}); lower the sizes")
 
 
 def _energy(energy):
@@ -143,16 +151,18 @@ def simulate_kernel_eigenvalues(activation, d, N, kmax, *, model="nt", m=2000, s
     return out
 
 
-def check_kernel(activation, d, N, kmax, *, model="nt", m=2000, seeds=10, seed=0, k_se=4.0):
+def check_kernel(activation, d, N, kmax, *, model="nt", m=2000, seeds=10, seed=0,
+                 level=LEVEL) -> list[Check]:
     """Theory (:func:`asymptotics.models.neural_tangent.nt_spectrum` / ``rf_spectrum``) vs the
-    Monte Carlo of the finite-``N`` kernel, one :class:`Comparison` per degree (allowance 0: the
-    estimator is unbiased for the exact finite-``d`` eigenvalue at every ``N``)."""
+    Monte Carlo of the finite-``N`` kernel, one single-size :class:`~theory_checks.compare.Check` per
+    degree: the estimator is unbiased for the exact finite-``d`` eigenvalue at every ``N``, so no
+    finite-size correction is made (the quadrature error of the theory, ``<= 1e-13`` relative, is
+    far below any Monte Carlo standard error)."""
     from asymptotics.models import neural_tangent as nt
     spec = (nt.nt_spectrum if model == "nt" else nt.rf_spectrum)(activation, d, kmax)
     samples = simulate_kernel_eigenvalues(activation, d, N, kmax, model=model, m=m, seeds=seeds, seed=seed)
     params = [dict(model=model, d=d, N=N, k=k) for k in range(kmax + 1)]
-    return compare_many(spec.eigenvalues, samples, allowance=spec.quadrature_error / np.array(
-        [float(b) for b in spec.multiplicities]), k_se=k_se, params=params)
+    return compare_many(spec.eigenvalues, samples, params=params, size=d, level=level)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -205,59 +215,125 @@ def simulate_ridge(n, lam, *, d, N, activation="relu", energy=(0.0, 1.0), sigma2
     dsig = _np(_derivative(act))
     out = np.empty((seeds, lams.size))
     for i in range(seeds):
-        rng = _rng(seed, _TAG_RIDGE, n, d, N, i)
-        W = _sphere(rng, N, d, 1.0)
-        X = _sphere(rng, n, d, math.sqrt(d))
-        Xt = _sphere(rng, m_test, d, math.sqrt(d))
-        f = _target(rng, d, e)
-        y, yt = f(X), f(Xt)
-        S, St = dsig(X @ W.T), dsig(Xt @ W.T)
-        K = (X @ X.T / d) * (S @ S.T / N)
-        Kt = (Xt @ X.T / d) * (St @ S.T / N)
-        ev, Q = scipy.linalg.eigh(K)
-        A = Kt @ Q                                               # (m_test, n)
-        c = Q.T @ y
-        cut = 1e-12 * max(ev.max(), 0.0)
-        for j, lam_j in enumerate(lams):
-            if lam_j == 0:
-                w = np.where(ev > cut, 1.0 / np.where(ev > cut, ev, 1.0), 0.0)
-            else:
-                w = 1.0 / (ev + lam_j)
-            Aw = A * w
-            bias = np.mean((yt - Aw @ c) ** 2)
-            var = np.mean(np.sum(Aw * Aw, axis=1))
-            out[i, j] = bias + sigma2 * var
+        out[i] = _ridge_draw(_rng(seed, _TAG_RIDGE, n, d, N, i), n, d, N, lams, e, sigma2, m_test, dsig)
     return out
 
 
-def ridge_allowance(theory, n, df2, N, d, c=2.0):
-    """``c |R| / (n (1 - df2/n)) + |R| sqrt(n/(N d))`` (module docstring); ``inf`` where ``df2 >= n``."""
-    th = np.asarray(theory, dtype=float)
-    den = n * (1.0 - np.asarray(df2, dtype=float) / n)
-    ok = (den > 0) & np.isfinite(th)
-    a = np.where(ok, c * np.abs(np.where(ok, th, 0.0)) / np.where(ok, den, 1.0), np.inf)
-    return a + np.abs(np.where(ok, th, 0.0)) * math.sqrt(n / (N * d))
+def _ridge_draw(rng, n, d, N, lams, e, sigma2, m_test, dsig):
+    """One draw of NT ridge regression (weights, data, target, test set): the risks for every
+    ``lam`` from one eigendecomposition of the ``n x n`` NT kernel matrix."""
+    W = _sphere(rng, N, d, 1.0)
+    X = _sphere(rng, n, d, math.sqrt(d))
+    Xt = _sphere(rng, m_test, d, math.sqrt(d))
+    f = _target(rng, d, e)
+    y, yt = f(X), f(Xt)
+    S, St = dsig(X @ W.T), dsig(Xt @ W.T)
+    K = (X @ X.T / d) * (S @ S.T / N)
+    Kt = (Xt @ X.T / d) * (St @ S.T / N)
+    ev, Q = scipy.linalg.eigh(K)
+    A = Kt @ Q                                               # (m_test, n)
+    c = Q.T @ y
+    cut = 1e-12 * max(ev.max(), 0.0)
+    out = np.empty(lams.size)
+    for j, lam_j in enumerate(lams):
+        if lam_j == 0:
+            w = np.where(ev > cut, 1.0 / np.where(ev > cut, ev, 1.0), 0.0)
+        else:
+            w = 1.0 / (ev + lam_j)
+        Aw = A * w
+        bias = np.mean((yt - Aw @ c) ** 2)
+        var = np.mean(np.sum(Aw * Aw, axis=1))
+        out[j] = bias + sigma2 * var
+    return out
 
 
-def check(n, lam, *, d, N=None, activation="relu", energy=(0.0, 1.0), sigma2=0.0, seeds=10, seed=0,
-          m_test=2000, k_se=3.0) -> list[Comparison]:
+class NTGroup(PointGroup):
+    """NT ridge regression at one ``(n, d, N, activation, energy, sigma2)`` for every ``lam``, at the
+    ladder of :func:`theory_checks.ladder.sphere_ladder` with ``N_i = ceil(N n_i / n)`` (module
+    docstring). A unit is one draw of :func:`simulate_ridge`'s stream at that size."""
+
+    model = "nt"
+
+    def __init__(self, n, lam, *, d, N=None, activation="relu", energy=(0.0, 1.0), sigma2=0.0, dims=None,
+                 m_test=2000, theory=None):
+        self.n = check_int("n", n, low=1)
+        self.d = check_int("d", d, low=2)
+        self.N = math.ceil(100 * self.n / self.d) if N is None else check_int("N", N, low=1)
+        self.lams = np.atleast_1d(check_real("lam", lam, low=0.0)).astype(float)
+        if self.lams.ndim != 1:
+            raise ValueError("lam must be a scalar or a 1-d array")
+        self.energy = _energy(energy)
+        self.sigma2 = float(check_real("sigma2", sigma2, low=0.0))
+        self.m_test = check_int("m_test", m_test, low=100)
+        self.activation = activation
+        self._set_dsig()
+        self.sizes, self.ns = sphere_ladder(self.d, self.n, dims)
+        self.Ns = tuple(max(1, math.ceil(self.N * ni / self.n)) for ni in self.ns)
+        for di, ni, Ni in zip(self.sizes, self.ns, self.Ns):
+            _size((ni + self.m_test) * (ni + Ni + di), f"the ladder's size d = {di}, n = {ni}, N = {Ni}")
+        self.sim = {"n": self.ns, "N": self.Ns}
+        self.params = [dict(n=self.n, d=self.d, N=self.N, lam=float(l), sigma2=self.sigma2) for l in self.lams]
+        self.theory_fn = theory
+        self._cache = {}
+
+    def _set_dsig(self):
+        from asymptotics.models.neural_tangent import _derivative
+        self.dsig = _np(_derivative(_act(self.activation)))
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("dsig", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._set_dsig()
+
+    def key(self):
+        return ("nt", self.n, self.d, self.N, tuple(self.lams.tolist()), _act(self.activation).name,
+                tuple(self.energy.tolist()), self.sigma2, self.m_test)
+
+    def _risk(self, d, n):
+        if (d, n) not in self._cache:
+            if self.theory_fn is None:
+                from asymptotics.models.neural_tangent import risk
+                th = risk(n, d, self.lams, self.sigma2, activation=self.activation, energy=self.energy).risk
+            else:
+                th = self.theory_fn(d, n, self.lams)
+            self._cache[(d, n)] = np.broadcast_to(check_real("theory", th, allow_inf=True),
+                                                  self.lams.shape).astype(float)
+        return self._cache[(d, n)]
+
+    def theory(self):
+        return self._risk(self.d, self.n)
+
+    def theory_at(self, i):
+        return self._risk(self.sizes[i], self.ns[i])
+
+    def draw(self, i, j, seed):
+        d, n, N = self.sizes[i], self.ns[i], self.Ns[i]
+        return _ridge_draw(_rng(seed, _TAG_RIDGE, n, d, N, j), n, d, N, self.lams, self.energy, self.sigma2,
+                           self.m_test, self.dsig)
+
+    def cost_hint(self, i):
+        d, n, N = self.sizes[i], self.ns[i], self.Ns[i]
+        return float(n + self.m_test) * (N * (d + n) + n * n)
+
+
+def check(n, lam, *, d, N=None, activation="relu", energy=(0.0, 1.0), sigma2=0.0, dims=None, seeds=10,
+          seed=0, m_test=2000, theory=None, resolution=None, max_seconds=None, max_seeds=None, level=LEVEL,
+          map_units=None) -> list[Check]:
     """NT ridge regression: theory (:func:`asymptotics.models.neural_tangent.risk`, KRR with the NT
-    kernel at finite ``d``, valid for ``N d >> n``) vs :func:`simulate_ridge`, one comparison per
-    ``lam``, with :func:`ridge_allowance`. ``N=None`` takes ``N = ceil(100 n/d)`` (so that
-    ``sqrt(n/(N d)) <= 0.1``). ``params``: ``n, d, N, lam, sigma2``."""
-    from asymptotics.models.neural_tangent import risk
-    n = check_int("n", n, low=1)
-    d = check_int("d", d, low=2)
-    N = math.ceil(100 * n / d) if N is None else check_int("N", N, low=1)
-    lams = np.atleast_1d(check_real("lam", lam, low=0.0))
-    th = risk(n, d, lams, sigma2, activation=activation, energy=energy)
-    theory = np.broadcast_to(np.asarray(th.risk, dtype=float), lams.shape)
-    df2 = np.broadcast_to(np.asarray(th.df2, dtype=float), lams.shape)
-    samples = simulate_ridge(n, lams, d=d, N=N, activation=activation, energy=energy, sigma2=sigma2,
-                             seeds=seeds, seed=seed, m_test=m_test)
-    params = [dict(n=n, d=d, N=N, lam=float(l), sigma2=float(sigma2)) for l in lams]
-    return compare_many(theory, samples, allowance=ridge_allowance(theory, n, df2, N, d), k_se=k_se,
-                        params=params)
+    kernel at finite ``d``, valid for ``N d >> n``) vs :func:`simulate_ridge`, extrapolated over the
+    ladder of :class:`NTGroup` (``dims``; ``dims=[d]`` is a single size without finite-size
+    correction). ``N=None`` takes ``N = ceil(100 n/d)`` at the point. ``params``: ``n, d, N, lam,
+    sigma2``; ``sim``: ``n`` and ``N`` per size. Other arguments as in
+    :func:`theory_checks.kernel_ridge.check`."""
+    g = NTGroup(n, lam, d=d, N=N, activation=activation, energy=energy, sigma2=sigma2, dims=dims,
+                m_test=m_test, theory=theory)
+    runs = run_groups([g], seeds=seeds, seed=seed, resolution=resolution, max_seconds=max_seconds,
+                      max_seeds=max_seeds, level=level, map_units=map_units)
+    return runs[0].checks(level=level)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -382,53 +458,101 @@ def simulate_approximation(N, d, *, model="nt", energy=(0.0, 1.0), seeds=10, see
     return out
 
 
-def approximation_allowance(theory, N, d, c_n=1.0, c_d=1.0):
-    """``|R| (c_n/N + c_d/d)``: the ``O(1/N)`` correction of a deterministic equivalent with ``N``
-    independent blocks (features for RF, neurons for NT) and an ``O(1/d)`` correction (spherical, not
-    Gaussian, features). Measured at relu, energies ``(0, 1/2, 1/2)``, ``d = 20, 30``, on the points
-    of the docs figure and of ``tests/test_neural_tangent_mc.py`` (4 draws each):
-    ``|mean - theory| / (|R| (1/N + 1/d))`` is at most 0.60 for NT with ``N >= 3`` (``d = 20``,
-    ``N = 23``: 5.6 % of the error, ``z = 2.9``, near the degree-2 transition) and at most 0.31 for RF
-    (``d = 20``, ``N = 465``: 1.6 %, ``z = 1.8``; 0.85 % with 16 draws); ``c_n = c_d = 1`` leaves a
-    margin of 1.7. For NT with
-    ``N = 1, 2`` neurons the equivalent is off by 5-7 % of the error (the degree-1 component common
-    to all blocks, see :mod:`asymptotics.models.neural_tangent`) and the allowance (``> 50 %``) is not
-    informative: :func:`check_approximation` skips ``N < min_neurons = 3``.
-    """
-    return np.abs(np.asarray(theory, dtype=float)) * (c_n / np.asarray(N, dtype=float) + c_d / d)
+#: Default scale factors of the approximation ladder (d_i = round(t d), N_i = round(t N)).
+APPROX_FACTORS = (0.5, 2 ** -0.5, 1.0)
 
 
-def check_approximation(exponent, d, *, energy=(0.0, 1.0), seeds=10, seed=0, k_se=3.0,
-                        min_neurons=3, activation="relu", models=("rf", "nt")) -> list[Comparison]:
+class ApproximationGroup(PointGroup):
+    """The RF or NT approximation error at ``(N, d)`` (one point), at the ladder ``d_i = round(t d)``,
+    ``N_i = round(t N)`` (module docstring); NT sizes with fewer than ``min_neurons`` neurons are left
+    out. A unit is one draw of :func:`simulate_approximation`'s stream at that size."""
+
+    def __init__(self, model, N, d, *, energy=(0.0, 1.0), factors=APPROX_FACTORS, min_neurons=3, params=None,
+                 theory=None):
+        if model not in ("nt", "rf"):
+            raise ValueError(f"model must be 'nt' or 'rf', got {model!r}")
+        self.model = model
+        self.N = check_int("N", N, low=1)
+        self.d = check_int("d", d, low=3)
+        self.energy = _energy(energy)
+        pairs = {}
+        for t in sorted(float(check_real("ladder factor", f, low=0.0, low_open=True))
+                        for f in np.atleast_1d(factors).tolist()):
+            di, Ni = max(3, int(round(t * self.d))), max(1, int(round(t * self.N)))
+            if model == "nt" and Ni < min_neurons and (di, Ni) != (self.d, self.N):
+                continue
+            pairs[di] = Ni
+        self.sizes = tuple(sorted(pairs))
+        self.Ns = tuple(pairs[k] for k in self.sizes)
+        for di, Ni in zip(self.sizes, self.Ns):
+            p = Ni * di if model == "nt" else Ni
+            _size(4 * p * p, "simulate_approximation")
+        self.sim = {"N": self.Ns}
+        self.params = [dict(params or dict(model=model, d=self.d, N=self.N))]
+        self.theory_fn = theory
+        self._cache = {}
+        self._lam2 = {}
+
+    def key(self):
+        return ("nt-approximation", self.model, self.N, self.d, tuple(self.energy.tolist()))
+
+    def _risk(self, N, d):
+        if (N, d) not in self._cache:
+            if self.theory_fn is None:
+                from asymptotics.models.neural_tangent import approximation_error
+                th = approximation_error(N, d, model=self.model, energy=self.energy)
+            else:
+                th = self.theory_fn(N, d)
+            self._cache[(N, d)] = np.atleast_1d(check_real("theory", th, allow_inf=True)).astype(float)
+        return self._cache[(N, d)]
+
+    def theory(self):
+        return self._risk(self.N, self.d)
+
+    def theory_at(self, i):
+        return self._risk(self.Ns[i], self.sizes[i])
+
+    def draw(self, i, j, seed):
+        d, N = self.sizes[i], self.Ns[i]
+        if d not in self._lam2:
+            self._lam2[d] = _relu_lambdas(d, self.energy.size - 1) ** 2
+        rng = _rng(seed, _TAG_APPROX, N, d, 0 if self.model == "rf" else 1, j)
+        return np.array([_approx_one(rng, self.model, N, d, self.energy, self._lam2[d])])
+
+    def cost_hint(self, i):
+        p = self.Ns[i] * (self.sizes[i] if self.model == "nt" else 1)
+        return float(p) ** 3
+
+
+def check_approximation(exponent, d, *, energy=(0.0, 1.0), seeds=10, seed=0, min_neurons=3,
+                        activation="relu", models=("rf", "nt"), factors=APPROX_FACTORS, resolution=None,
+                        max_seconds=None, max_seeds=None, level=LEVEL, map_units=None) -> list[Check]:
     """RF and NT approximation errors at ``p = d^exponent`` parameters: the finite-``d`` prediction
-    (:func:`asymptotics.models.neural_tangent.approximation_error`, at the simulated integer ``N``)
-    vs :func:`simulate_approximation` (relu), with :func:`approximation_allowance`. ``N = round(p)``
-    for RF and ``round(p/d)`` for NT; NT points with fewer than ``min_neurons`` neurons are skipped
-    (``min_neurons=1`` keeps every point with ``p >= d/2``). For each exponent, one comparison per
-    model in ``models`` (in that order). ``params``: ``model, exponent, d, N, params``."""
+    (:func:`asymptotics.models.neural_tangent.approximation_error`) vs :func:`simulate_approximation`
+    (relu), extrapolated over the ladder of :class:`ApproximationGroup` (``factors=[1]``: a single
+    size). ``N = round(p)`` for RF and ``round(p/d)`` for NT; NT points with fewer than
+    ``min_neurons`` neurons are skipped. For each exponent, one check per model in ``models`` (in that
+    order). ``params``: ``model, exponent, d, N, params``."""
     if not set(models) <= {"rf", "nt"} or not models:
         raise ValueError(f"models must be a non-empty subset of ('rf', 'nt'), got {models!r}")
-    from asymptotics.models.neural_tangent import approximation_error
     if _act(activation).name != "relu" or _act(activation).params:
         raise ValueError(f"check_approximation simulates relu only (closed-form Gram matrices), got "
                          f"activation {activation!r}")
     ex = np.atleast_1d(check_real("exponent", exponent, low=0.0, high=10.0))
     d = check_int("d", d, low=3)
     min_neurons = check_int("min_neurons", min_neurons, low=1)
-    out = []
+    groups = []
     for x in ex:
         p = d ** float(x)
         for model, N in (("rf", max(1, round(p))), ("nt", round(p / d))):
-            if model not in models:
+            if model not in models or (model == "nt" and N < min_neurons):
                 continue
-            if model == "nt" and N < min_neurons:
-                continue
-            th = approximation_error(N, d, model=model, energy=energy)
-            samples = simulate_approximation(N, d, model=model, energy=energy, seeds=seeds, seed=seed)
-            out.extend(compare_many([th], samples[:, None], allowance=approximation_allowance(th, N, d),
-                                    k_se=k_se, params=[dict(model=model, exponent=float(x), d=d, N=N,
-                                                            params=N * (d if model == "nt" else 1))]))
-    return out
+            groups.append(ApproximationGroup(
+                model, N, d, energy=energy, factors=factors, min_neurons=min_neurons,
+                params=dict(model=model, exponent=float(x), d=d, N=N, params=N * (d if model == "nt" else 1))))
+    runs = run_groups(groups, seeds=seeds, seed=seed, resolution=resolution, max_seconds=max_seconds,
+                      max_seeds=max_seeds, level=level, map_units=map_units)
+    return [c for r in runs for c in r.checks(level=level)]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -14,11 +14,12 @@ The risk of a draw is averaged exactly over the label noise (``B + tau2 V`` with
 (``F1sq E_x ||x - X^T M^T phi(x)||^2 / d``); the expectation over the test point is a fresh test set
 of ``m_test`` points (its sampling error is part of the standard error over draws).
 
-Finite-size allowance (stated, see :func:`finite_size_allowance`): ``4 |R| / min(N, n)``. The
-corrections to the limit are ``O(1/min(N, n))``; measured at ReLU, ``F1sq = 1``, ``tau2 = 0.1`` with
-d = 100..800 (fits in ``1/d``) the deviation is at most about ``1.2 |R| / min(N, n)`` away from the
-peak and ``1.3 |R| / min(N, n)`` at ``psi1 = psi2 = 0.5``, ``lam = 1e-3``; the constant 4 covers both
-with margin. (The largest part comes from the constant ``mu0`` of the activation.)
+Theory versus simulation (:func:`check`): each point is simulated at a ladder of dimensions with
+``N_i = round(psi1 d_i)``, ``n_i = round(psi2 d_i)``; the theory is evaluated at each size's
+``N_i/d_i, n_i/d_i`` and the residuals are extrapolated to ``1/d = 0`` (:mod:`theory_checks.compare`).
+The corrections to the limit are ``O(1/d)`` (measured at ReLU, ``psi1 = 8, psi2 = 3``, ``tau2 = 0``,
+``lam = 1e-3``: ``d (mean - theory)/theory = -3.1, -3.1, -2.8, -3.3, -2.9`` at
+``d = 100, 141, 200, 283, 400``), there is no allowance.
 """
 from __future__ import annotations
 
@@ -27,9 +28,16 @@ import math
 import numpy as np
 
 from asymptotics._validation import check_int, check_real
-from .compare import Comparison, compare_many
+from .compare import LEVEL, Check
+from .ladder import PointGroup, geometric_sizes, run_groups
 
-__all__ = ["simulate", "check", "finite_size_allowance", "MAX_ENTRIES"]
+__all__ = ["simulate", "check", "RFGroup", "MAX_ENTRIES", "DEFAULT_SIZES", "M_TEST"]
+
+#: The default ladder of :func:`check` (dimensions d).
+DEFAULT_SIZES = geometric_sizes(200, 4, 8.0)
+#: Test points per draw in :func:`check` (the risk is averaged exactly over the label noise and, for a
+#: linear target, over the direction of beta1; at d >= 200 the test set adds little variance).
+M_TEST = 2000
 
 #: Largest feature matrix (entries) simulated; beyond it a ValueError, not a MemoryError.
 MAX_ENTRIES = 5 * 10 ** 7
@@ -92,20 +100,29 @@ def _one_draw(rng, d, N, n, lams, sigma, F1sq, Fstar_sq, tau2, m_test):
     return out
 
 
-def _validate(psi1, psi2, lam, d, F1sq, Fstar_sq, tau2, seeds, seed, m_test):
-    d = check_int("d", d, low=2)
+def _sizes(psi1, psi2, d, m_test):
     N = max(1, round(float(check_real("psi1", psi1, low=0.0, low_open=True)) * d))
     n = max(1, round(float(check_real("psi2", psi2, low=0.0, low_open=True)) * d))
-    m_test = check_int("m_test", m_test, low=100)
     if max(N, n) * (max(N, n) + m_test + d) > MAX_ENTRIES:
         raise ValueError(f"the simulation needs matrices of {N} features x {n} samples (+ {m_test} test "
                          f"points) in d = {d}; too large (lower d)")
+    return N, n
+
+
+def _validate(psi1, psi2, lam, d, F1sq, Fstar_sq, tau2, seeds, seed, m_test):
+    d = check_int("d", d, low=2)
+    m_test = check_int("m_test", m_test, low=100)
+    N, n = _sizes(psi1, psi2, d, m_test)
     lams = np.atleast_1d(check_real("lam", lam, low=0.0))
     if lams.ndim != 1:
         raise ValueError("lam must be a scalar or a 1-d array")
     return (d, N, n, lams, float(check_real("F1sq", F1sq, low=0.0)),
             float(check_real("Fstar_sq", Fstar_sq, low=0.0)), float(check_real("tau2", tau2, low=0.0)),
             check_int("seeds", seeds, low=2), check_int("seed", seed, low=0), m_test)
+
+
+def _rng(seed, N, n, d, i):
+    return np.random.default_rng(np.random.SeedSequence([seed, 2, N, n, d, i]))
 
 
 def simulate(psi1, psi2, lam, *, activation="relu", d=300, F1sq=1.0, Fstar_sq=0.0, tau2=0.0,
@@ -130,26 +147,111 @@ def simulate(psi1, psi2, lam, *, activation="relu", d=300, F1sq=1.0, Fstar_sq=0.
     sigma, _ = _activation(activation)
     out = np.empty((seeds, lams.size))
     for i in range(seeds):
-        rng = np.random.default_rng(np.random.SeedSequence([seed, 2, N, n, d, i]))
-        out[i] = _one_draw(rng, d, N, n, lams, sigma, F1sq, Fstar_sq, tau2, m_test)
+        out[i] = _one_draw(_rng(seed, N, n, d, i), d, N, n, lams, sigma, F1sq, Fstar_sq, tau2, m_test)
     return out
 
 
-def finite_size_allowance(theory, N, n, c=4.0):
-    """``c |theory| / min(N, n)`` (module docstring); ``inf`` where the theory is infinite."""
-    theory = np.asarray(theory, dtype=float)
-    return c * np.abs(theory) / min(N, n)
+def _ladder(d):
+    if d is None:
+        return DEFAULT_SIZES
+    vals = sorted(check_int("d", v, low=2) for v in np.atleast_1d(np.asarray(d, dtype=object)).tolist())
+    if not vals or len(set(vals)) != len(vals):
+        raise ValueError(f"d must be an integer or a list of distinct integers >= 2, got {vals}")
+    return tuple(vals)
 
 
-def check(psi1, psi2, lam, *, activation="relu", mu1=None, mu_star=None, d=300, F1sq=1.0,
-          Fstar_sq=0.0, tau2=0.0, seeds=10, seed=0, m_test=4000, k_se=3.0) -> list[Comparison]:
-    """Theory (at the simulated ``N/d, n/d``) vs Monte Carlo for every ``lam`` at one ``(psi1, psi2)``."""
-    from asymptotics.models.random_features import risk
-    d, N, n, lams, *_ = _validate(psi1, psi2, lam, d, F1sq, Fstar_sq, tau2, seeds, seed, m_test)
-    th = risk(N / d, n / d, lams, activation=activation, F1sq=F1sq, Fstar_sq=Fstar_sq, tau2=tau2)
-    theory = np.broadcast_to(np.asarray(th.risk, dtype=float), lams.shape)
-    samples = simulate(psi1, psi2, lams, activation=activation, d=d, F1sq=F1sq, Fstar_sq=Fstar_sq,
-                       tau2=tau2, seeds=seeds, seed=seed, m_test=m_test)
-    params = [dict(psi1=float(psi1), psi2=float(psi2), lam=float(l), d=d, N=N, n=n) for l in lams]
-    return compare_many(theory, samples, allowance=finite_size_allowance(theory, N, n), k_se=k_se,
-                        params=params)
+class RFGroup(PointGroup):
+    """Random features at one ``(psi1, psi2, activation, F1sq, Fstar_sq, tau2)`` for every ``lam``, at
+    the dimensions ``sizes`` (``N_i = round(psi1 d_i)``, ``n_i = round(psi2 d_i)``). A unit is one
+    draw of :func:`simulate`'s stream at that size (one eigendecomposition for all ``lam``)."""
+
+    model = "rf"
+
+    def __init__(self, psi1, psi2, lam, *, activation="relu", F1sq=1.0, Fstar_sq=0.0, tau2=0.0,
+                 sizes=DEFAULT_SIZES, m_test=M_TEST, theory=None):
+        self.sizes = _ladder(sizes)
+        self.m_test = check_int("m_test", m_test, low=100)
+        _validate(psi1, psi2, lam, self.sizes[0], F1sq, Fstar_sq, tau2, 2, 0, self.m_test)
+        self.psi1, self.psi2 = float(psi1), float(psi2)
+        self.lams = np.atleast_1d(check_real("lam", lam, low=0.0)).astype(float)
+        self.F1sq, self.Fstar_sq, self.tau2 = float(F1sq), float(Fstar_sq), float(tau2)
+        self.activation = activation
+        self.sigma, self.act_name = _activation(activation)
+        pairs = [_sizes(psi1, psi2, d, self.m_test) for d in self.sizes]
+        self.Ns = tuple(p[0] for p in pairs)
+        self.ns = tuple(p[1] for p in pairs)
+        self.sim = {"N": self.Ns, "n": self.ns}
+        self.params = [dict(psi1=self.psi1, psi2=self.psi2, lam=float(l)) for l in self.lams]
+        self.theory_fn = theory
+        self._cache = {}
+
+    def key(self):
+        return ("rf", self.psi1, self.psi2, tuple(self.lams.tolist()), self.act_name, self.F1sq,
+                self.Fstar_sq, self.tau2, self.m_test)
+
+    def _risk(self, psi1, psi2):
+        if (psi1, psi2) not in self._cache:
+            if self.theory_fn is None:
+                from asymptotics.models.random_features import risk
+                th = risk(psi1, psi2, self.lams, activation=self.activation, F1sq=self.F1sq,
+                          Fstar_sq=self.Fstar_sq, tau2=self.tau2).risk
+            else:
+                th = self.theory_fn(psi1, psi2, self.lams)
+            self._cache[(psi1, psi2)] = np.broadcast_to(check_real("theory", th, allow_inf=True),
+                                                        self.lams.shape).astype(float)
+        return self._cache[(psi1, psi2)]
+
+    def theory(self):
+        return self._risk(self.psi1, self.psi2)
+
+    def theory_at(self, i):
+        d = self.sizes[i]
+        return self._risk(self.Ns[i] / d, self.ns[i] / d)
+
+    def draw(self, i, j, seed):
+        d, N, n = self.sizes[i], self.Ns[i], self.ns[i]
+        return _one_draw(_rng(seed, N, n, d, j), d, N, n, self.lams, self.sigma, self.F1sq, self.Fstar_sq,
+                         self.tau2, self.m_test)
+
+    def cost_hint(self, i):
+        d, N, n = self.sizes[i], self.Ns[i], self.ns[i]
+        return float(N) * (n + self.m_test) * (d + min(N, n))
+
+    def __getstate__(self):                      # the activation is rebuilt from its name
+        state = dict(self.__dict__)
+        state.pop("sigma", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.sigma, _ = _activation(self.activation)
+
+
+def check(psi1, psi2, lam, *, activation="relu", d=None, F1sq=1.0, Fstar_sq=0.0, tau2=0.0, seeds=10,
+          seed=0, m_test=M_TEST, theory=None, resolution=None, max_seconds=None, max_seeds=None,
+          level=LEVEL, map_units=None) -> list[Check]:
+    """Theory vs Monte Carlo extrapolated over a ladder of dimensions, for every ``lam`` at one
+    ``(psi1, psi2)``.
+
+    Args:
+        psi1, psi2, lam, activation, F1sq, Fstar_sq, tau2: the point (as in :func:`simulate`).
+        d: the ladder: ``None`` for :data:`DEFAULT_SIZES`, a list of dimensions, or one dimension (a
+            single size: no finite-size correction).
+        seeds, seed: seeds per size and base seed; m_test: test points per draw.
+        theory: optional ``theory(psi1, psi2, lam) -> risk`` (default
+            :func:`asymptotics.models.random_features.risk` with the same target and activation).
+        resolution, max_seconds, max_seeds, level, map_units: see
+            :func:`theory_checks.ladder.run_groups`.
+
+    Returns:
+        One :class:`~theory_checks.compare.Check` per ``lam``; ``params``: ``psi1, psi2, lam``;
+        ``sim``: ``N`` and ``n`` per size.
+
+    >>> [c.verdict for c in check(2.0, 1.0, [1e-3, 1e-1], d=[20, 30], seeds=3, m_test=200)]
+    ['agree', 'agree']
+    """
+    g = RFGroup(psi1, psi2, lam, activation=activation, F1sq=F1sq, Fstar_sq=Fstar_sq, tau2=tau2, sizes=d,
+                m_test=m_test, theory=theory)
+    runs = run_groups([g], seeds=seeds, seed=seed, resolution=resolution, max_seconds=max_seconds,
+                      max_seeds=max_seeds, level=level, map_units=map_units)
+    return runs[0].checks(level=level)

@@ -31,23 +31,15 @@ row space of ``X``. This form has no cancellation (at ``lam = 0``, ``g = 0`` exa
 ``O(len(lam) * k)`` per draw after the ``O(n d min(n, d))`` SVD, broadcast over ``lam``.
 :func:`refit_simulate` is the naive baseline that solves one linear system per ``lam``.
 
-Finite-size allowance
----------------------
-The theory is the ``n, d -> oo`` limit. Its finite-``n`` corrections are ``O(1/n)`` relative and
-are amplified by the same denominator ``1 - df2/n`` that produces the interpolation peak, where
-``df2/n = gamma / (1 + kappa)^2`` and ``kappa`` is the effective regularization, solution of
-``kappa - lam = gamma kappa / (1 + kappa)`` (deterministic equivalent of ridge regression; Cheng &
-Montanari 2022, "Dimension free ridge regression", arXiv:2210.08571, specialized to
-``Sigma = I``). We therefore allow
-
-    ``allowance = c * |theory| / (n * (1 - df2/n))``,   ``c = 2``
-
-(:func:`finite_size_allowance`). At ``lam = 0`` the exact Gaussian finite-``n`` risk is known
-(:func:`exact_finite_ridgeless`): for ``n > d + 1`` it is ``sigma2 d / (n - d - 1)`` against the
-limit ``sigma2 d / (n - d)``, a relative deviation ``1 / (n (1 - gamma) - 1)``, while the allowance
-is ``2 / (n (1 - gamma))`` relative; for ``d > n + 1`` the variance is ``sigma2 n / (d - n - 1)``
-against ``sigma2 n / (d - n)``, relative deviation ``1 / (d - n - 1)``, while the allowance is
-``2 gamma / (d - n)`` relative. Both are covered as soon as ``|n - d| >= 2``.
+Theory versus simulation
+------------------------
+:func:`check` and :func:`check_spectrum` simulate each point at a ladder of sizes and extrapolate the
+residual ``mean - theory(size)`` to ``1/d = 0`` (:mod:`theory_checks.compare`); there is no
+allowance. The theory is evaluated at each size's simulated aspect ratio ``d / n``. At ``lam = 0``
+the exact Gaussian finite-``n`` risk (:func:`exact_finite_ridgeless`) is an independent witness of
+the finite-size term: ``sigma2 d/(n - d - 1)`` for ``n > d + 1`` against the limit
+``sigma2 d/(n - d)`` is ``T (1 + 1/(n (1 - gamma)) + O(1/n^2))``, a pure ``a/d`` term at fixed
+``gamma`` -- what the ladder's fit removes.
 
 Example:
     >>> r = simulate(0.5, [0.0, 0.1, 1.0], d=20, seeds=3)
@@ -66,10 +58,15 @@ import numpy as np
 
 from asymptotics._validation import (check_array_1d, check_int, check_real,
                                      check_same_length)
-from theory_checks.compare import Comparison, compare_many
+from theory_checks.compare import LEVEL, Check
+from theory_checks.ladder import PointGroup, geometric_sizes, run_groups
 
 __all__ = ["simulate", "simulate_spectrum", "refit_simulate", "check", "check_spectrum",
-           "finite_size_allowance", "exact_finite_ridgeless", "n_samples"]
+           "exact_finite_ridgeless", "n_samples", "RidgeGroup", "SpectrumGroup", "resample_spectrum",
+           "spectrum_factors", "DEFAULT_SIZES"]
+
+#: The default ladder of :func:`check` (dimensions d; n = round(d / gamma)).
+DEFAULT_SIZES = geometric_sizes(400, 4, 8.0)
 
 # Tags that separate the random streams of the two simulators (SeedSequence entropy).
 _TAG_ISOTROPIC = 0
@@ -354,39 +351,6 @@ def refit_simulate(gamma, lam, *, d=400, r2=1.0, sigma2=1.0, seeds=20, seed=0,
 # ------------------------------------------------------------------------------------------------
 # finite-size witnesses
 # ------------------------------------------------------------------------------------------------
-def finite_size_allowance(theory, n, df2_over_n, c=2.0):
-    """Finite-size allowance ``c |theory| / (n (1 - df2/n))`` of a ridge check.
-
-    The finite-``n`` corrections to the deterministic equivalent are ``O(1/n)`` relative and are
-    amplified by the denominator ``1 - df2/n`` of the risk (the interpolation peak); ``c = 2``
-    covers the exact Gaussian correction at ``lam = 0`` whenever ``|n - d| >= 2`` (module
-    docstring). Where the theory is infinite or ``df2/n = 1`` the allowance is ``inf``.
-
-    Args:
-        theory: asymptotic risk (scalar or array; ``+inf`` allowed).
-        n: number of samples (integer ``>= 1``).
-        df2_over_n: ``df2 / n`` in ``[0, 1]``, broadcastable with ``theory``.
-        c: the constant (``>= 0``).
-
-    Returns:
-        A float for scalar inputs, else an array.
-
-    >>> finite_size_allowance(1.0, 400, 0.5)
-    0.01
-    >>> finite_size_allowance(float("inf"), 400, 1.0)
-    inf
-    """
-    th = check_real("theory", theory, allow_inf=True)
-    n = check_int("n", n, low=1)
-    df = check_real("df2_over_n", df2_over_n, low=0.0, high=1.0)
-    c = _scalar("c", c, low=0.0)
-    th, df = np.broadcast_arrays(th, df)
-    denom = n * (1.0 - df)
-    ok = (denom > 0.0) & np.isfinite(th)
-    out = np.where(ok, c * np.abs(np.where(ok, th, 0.0)) / np.where(ok, denom, 1.0), np.inf)
-    return float(out) if out.ndim == 0 else out
-
-
 def exact_finite_ridgeless(n, d, r2=1.0, sigma2=1.0) -> float:
     """Exact expected excess risk of minimum-norm least squares at finite ``n, d`` (Gaussian).
 
@@ -435,8 +399,9 @@ def exact_finite_ridgeless(n, d, r2=1.0, sigma2=1.0) -> float:
     return bias + variance
 
 
+
 # ------------------------------------------------------------------------------------------------
-# theory vs simulation
+# theory vs simulation: point groups of the finite-size ladder
 # ------------------------------------------------------------------------------------------------
 def _default_theory():
     from asymptotics.models import ridge as ridge_model  # imported lazily
@@ -448,40 +413,101 @@ def _default_spectrum_theory():
     return ridge_model.spectrum_risk
 
 
-def _df2_fraction(df2_over_n, shape) -> np.ndarray:
-    """``df2/n`` from a theory, broadcast to ``shape``; a rounding overshoot of 1 (``<= 1e-12``,
-    at the interpolation threshold) is clipped, anything else out of ``[0, 1]`` is reported."""
-    df = np.broadcast_to(np.asarray(df2_over_n, dtype=float), shape)
-    return np.where((df > 1.0) & (df <= 1.0 + 1e-12), 1.0, df)
+def _sizes(d, default):
+    """``d``: ``None`` (the default ladder), one integer (a single size) or a list (a ladder)."""
+    if d is None:
+        return tuple(default)
+    vals = np.atleast_1d(np.asarray(d, dtype=object))
+    if vals.ndim != 1 or vals.size == 0:
+        raise ValueError("d must be an integer or a non-empty 1-d list of integers")
+    out = sorted(check_int("d", v, low=1) for v in vals.tolist())
+    if len(set(out)) != len(out):
+        raise ValueError(f"the ladder's sizes d must be distinct, got {out}")
+    return tuple(out)
 
 
-def check(gamma, lam, *, r2=1.0, sigma2=1.0, d=400, seeds=20, seed=0, k_se=3.0,
-          theory=None) -> list[Comparison]:
-    """Compare the asymptotic ridge risk with Monte Carlo on the grid ``gamma x lam``.
+class RidgeGroup(PointGroup):
+    """Isotropic ridge at one ``(gamma, r2, sigma2)`` for every ``lam``, at the dimensions ``sizes``
+    (``n_i = round(d_i / gamma)``). A unit is one draw of :func:`simulate`'s stream
+    (``SeedSequence([seed, 0, n_i, d_i, j])``), so ``check`` and ``simulate`` see the same draws."""
 
-    For each ``gamma`` (outer loop) the simulation uses ``n = round(d / gamma)`` samples and one
-    SVD per draw for all ``lam`` (:func:`simulate`). The theory is evaluated at the **simulated**
-    aspect ratio ``gamma_sim = d / n`` (reported in ``params`` next to the requested ``gamma``),
-    so rounding ``n`` is not mistaken for a finite-size effect. The allowance is
-    :func:`finite_size_allowance` with ``c = 2``. Where the theory is ``+inf`` (``gamma_sim = 1``,
-    ``lam = 0``) the verdict is ``"diverges"``.
+    model = "ridge"
+
+    def __init__(self, gamma, lam, *, r2=1.0, sigma2=1.0, sizes=DEFAULT_SIZES, theory=None):
+        self.gamma = _scalar("gamma", gamma, low=0.0, low_open=True)
+        self.lams = _lam_array(lam)
+        self.r2 = _scalar("r2", r2, low=0.0)
+        self.sigma2 = _scalar("sigma2", sigma2, low=0.0)
+        self.sizes = _sizes(sizes, DEFAULT_SIZES)
+        self.ns = tuple(n_samples(self.gamma, d) for d in self.sizes)
+        self.sim = {"n": self.ns}
+        self.params = [dict(gamma=self.gamma, lam=float(l), r2=self.r2, sigma2=self.sigma2) for l in self.lams]
+        self.theory_fn = theory
+        self._cache = {}
+
+    def key(self):
+        return ("ridge", self.gamma, tuple(self.lams.tolist()), self.r2, self.sigma2)
+
+    def _risk(self, gamma):
+        if gamma not in self._cache:
+            fn = self.theory_fn or _default_theory()
+            th = fn(gamma, self.lams, r2=self.r2, sigma2=self.sigma2)
+            self._cache[gamma] = np.broadcast_to(check_real("theory", th.risk, allow_inf=True),
+                                                 self.lams.shape).astype(float)
+        return self._cache[gamma]
+
+    def theory(self):
+        return self._risk(self.gamma)
+
+    def theory_at(self, i):
+        return self._risk(self.sizes[i] / self.ns[i])
+
+    def draw(self, i, j, seed):
+        n, d = self.ns[i], self.sizes[i]
+        X, beta, eps = _draw_isotropic(_rng(seed, _TAG_ISOTROPIC, n, d, j), n, d, self.r2, self.sigma2)
+        return _risks_one_draw(X, beta, eps, self.lams, n)
+
+    def cost_hint(self, i):
+        n, d = self.ns[i], self.sizes[i]
+        return float(n) * d * min(n, d)
+
+
+def _run(groups, seeds, seed, resolution, max_seconds, max_seeds, level, map_units):
+    runs = run_groups(groups, seeds=seeds, seed=seed, resolution=resolution, max_seconds=max_seconds,
+                      max_seeds=max_seeds, level=level, map_units=map_units)
+    return [c for r in runs for c in r.checks(level=level)]
+
+
+def check(gamma, lam, *, r2=1.0, sigma2=1.0, d=None, seeds=10, seed=0, theory=None, resolution=None,
+          max_seconds=None, max_seeds=None, level=LEVEL, map_units=None) -> list[Check]:
+    """The asymptotic ridge risk against Monte Carlo extrapolated over a ladder of dimensions.
+
+    For each ``gamma`` (outer loop) and each size ``d_i`` the simulation uses
+    ``n_i = round(d_i / gamma)`` samples and one SVD per draw for all ``lam`` (:func:`simulate`); the
+    theory is evaluated at each size's simulated ``d_i / n_i``, the residuals are extrapolated to
+    ``1/d = 0`` (:mod:`theory_checks.compare`) and compared with the theory at ``gamma``. Where the
+    theory is ``+inf`` (``gamma = 1``, ``lam = 0``) the verdict is ``"diverges"``.
 
     Args:
         gamma: aspect ratio(s) ``d / n > 0``, scalar or 1-d.
         lam: ridge penalty(ies) ``>= 0``, scalar or 1-d.
-        r2: ``||beta||^2 >= 0``.
-        sigma2: noise variance ``>= 0``.
-        d: number of features.
-        seeds: draws per grid point (``>= 2``).
-        seed: master seed.
-        k_se: tolerated standard errors.
-        theory: the theory, a callable ``theory(gamma, lam, r2=, sigma2=)`` broadcasting over
-            numpy inputs and returning an object with ``.risk`` and ``.df2_over_n``; default
-            :func:`asymptotics.models.ridge.risk`.
+        r2, sigma2: ``||beta||^2 >= 0`` and the noise variance ``>= 0``.
+        d: the ladder: ``None`` for :data:`DEFAULT_SIZES`, a list of dimensions, or one dimension
+            (a single size: no finite-size correction).
+        seeds: seeds per size (``>= 2``); seed: base seed.
+        theory: a callable ``theory(gamma, lam, r2=, sigma2=)`` broadcasting over numpy inputs and
+            returning an object with ``.risk``; default :func:`asymptotics.models.ridge.risk`.
+        resolution, max_seconds, max_seeds: a resolution target and its budget
+            (:func:`theory_checks.ladder.run_groups`).
+        level: confidence level; map_units: execution backend.
 
     Returns:
-        ``len(gamma) * len(lam)`` :class:`~theory_checks.compare.Comparison` objects, ``gamma``
-        major; ``params`` has ``gamma, lam, r2, sigma2, d, n, gamma_sim``.
+        ``len(gamma) * len(lam)`` :class:`~theory_checks.compare.Check` objects, ``gamma`` major;
+        ``params`` has ``gamma, lam, r2, sigma2``; ``sim["n"]`` the simulated sample sizes.
+
+    >>> cs = check(2.0, [0.0, 1.0], d=[20, 40], seeds=4)
+    >>> [c.params["lam"] for c in cs], cs[0].sizes, cs[0].sim["n"]
+    ([0.0, 1.0], (20, 40), (10, 20))
     """
     gammas = check_real("gamma", gamma, low=0.0, low_open=True)
     if gammas.ndim > 1:
@@ -489,67 +515,138 @@ def check(gamma, lam, *, r2=1.0, sigma2=1.0, d=400, seeds=20, seed=0, k_se=3.0,
     gammas = np.atleast_1d(gammas)
     if gammas.size == 0:
         raise ValueError("gamma must have at least 1 entry, got 0")
-    lams = _lam_array(lam)
-    d = check_int("d", d, low=1)
-    r2 = _scalar("r2", r2, low=0.0)
-    sigma2 = _scalar("sigma2", sigma2, low=0.0)
-    seeds = check_int("seeds", seeds, low=2)
-    seed = check_int("seed", seed, low=0)
-    k_se = _scalar("k_se", k_se, low=0.0, low_open=True)
-    ns = [n_samples(g, d) for g in gammas]                 # validate the whole grid first
-    theory_fn = _default_theory() if theory is None else theory
-    out: list[Comparison] = []
-    for g, n in zip(gammas, ns):
-        g_sim = d / n
-        th = theory_fn(g_sim, lams, r2=r2, sigma2=sigma2)
-        risk = np.broadcast_to(np.asarray(th.risk, dtype=float), lams.shape)
-        df2 = _df2_fraction(th.df2_over_n, lams.shape)
-        allowance = finite_size_allowance(risk, n, df2)
-        samples = simulate(g, lams, d=d, r2=r2, sigma2=sigma2, seeds=seeds, seed=seed)
-        params = [dict(gamma=float(g), lam=float(lj), r2=r2, sigma2=sigma2, d=d, n=n,
-                       gamma_sim=g_sim) for lj in lams]
-        out.extend(compare_many(risk, samples, allowance=allowance, k_se=k_se, params=params))
-    return out
+    groups = [RidgeGroup(g, lam, r2=r2, sigma2=sigma2, sizes=_sizes(d, DEFAULT_SIZES), theory=theory)
+              for g in gammas]                                  # validates the whole grid first
+    return _run(groups, seeds, seed, resolution, max_seconds, max_seeds, level, map_units)
 
 
-def check_spectrum(eigs, beta2, n, lam, *, sigma2=1.0, seeds=20, seed=0, k_se=3.0,
-                   theory=None) -> list[Comparison]:
-    """Compare the deterministic-equivalent ridge risk for ``Sigma = diag(eigs)`` with Monte Carlo.
+def resample_spectrum(eigs, beta2, factor):
+    """The spectrum at ``factor`` times its size: ``p_s = round(factor p)`` eigenvalues taken at the
+    quantiles ``(j + 1/2)/p_s`` of the spectrum sorted in decreasing order, with ``beta2`` carried
+    along and multiplied by ``p / p_s`` (so ``sum beta2`` is kept on average).
 
-    Simulation: :func:`simulate_spectrum` (one SVD per draw for all ``lam``). Theory: default
-    :func:`asymptotics.models.ridge.spectrum_risk` ``(eigs, beta2, n, lam, sigma2=)``, whose
-    ``.risk`` and ``.df2`` (an object with those attributes) are used; the allowance is
-    :func:`finite_size_allowance` with ``df2/n``, the same formula as the isotropic check (at
-    ``lam = 0`` and ``n > p + 1`` the exact risk ``sigma2 p/(n - p - 1)`` holds for every
-    invertible ``Sigma``, so the coverage argument of the module docstring carries over). Where
-    the theory is ``+inf`` (``lam = 0``, ``n`` = number of positive eigenvalues) the verdict is
-    ``"diverges"``.
+    An integer ``factor`` replicates every eigenvalue exactly ``factor`` times with ``beta2 /
+    factor``: the deterministic equivalent at ``(eigs, beta2, n)`` is then *exactly* that at
+    ``factor n`` (the equations are invariant), which makes replication the natural ladder of a
+    given spectrum.
+
+    >>> e, b = resample_spectrum([3.0, 1.0, 2.0], [0.3, 0.1, 0.2], 2)
+    >>> e.tolist(), b.tolist()
+    ([3.0, 3.0, 2.0, 2.0, 1.0, 1.0], [0.15, 0.15, 0.1, 0.1, 0.05, 0.05])
+    """
+    eigs = np.asarray(eigs, dtype=float)
+    beta2 = np.asarray(beta2, dtype=float)
+    factor = _scalar("factor", factor, low=0.0, low_open=True)
+    p = eigs.size
+    ps = max(1, int(round(factor * p)))
+    order = np.argsort(-eigs, kind="stable")
+    idx = order[np.minimum(p - 1, np.floor((np.arange(ps) + 0.5) * p / ps).astype(int))]
+    return eigs[idx].copy(), beta2[idx] * (p / ps)
+
+
+def spectrum_factors(p, n, *, budget=2e9):
+    """Default ladder of :func:`check_spectrum`: replication factors ``1, 2, 4, 8`` if one draw at
+    the largest costs at most ``budget`` flops (``n p min(n, p)`` times the factor cubed), else
+    ``1, 2, 3, 4``, else the resampled sizes ``1/8, 1/4, 1/2, 1`` of the given spectrum (which is then
+    the largest size). A span of 8 keeps the quadratic extrapolation's variance down.
+
+    >>> spectrum_factors(50, 100), spectrum_factors(200, 400), spectrum_factors(1000, 500)
+    ((1.0, 2.0, 4.0, 8.0), (1.0, 2.0, 3.0, 4.0), (0.125, 0.25, 0.5, 1.0))
+    """
+    base = float(n) * p * min(n, p)
+    for factors in ((1.0, 2.0, 4.0, 8.0), (1.0, 2.0, 3.0, 4.0)):
+        if base * factors[-1] ** 3 <= budget:
+            return factors
+    return (0.125, 0.25, 0.5, 1.0)
+
+
+class SpectrumGroup(PointGroup):
+    """Ridge with ``Sigma = diag(eigs)`` at one ``(n, sigma2)`` for every ``lam``, at the sizes
+    ``factor * p`` of :func:`resample_spectrum` (``n_i = round(factor n)``). The fit's size variable
+    is the dimension ``p_i``. A unit is one draw of :func:`simulate_spectrum`'s stream at that size."""
+
+    model = "ridge-spectrum"
+
+    def __init__(self, eigs, beta2, n, lam, *, sigma2=1.0, factors=None, theory=None):
+        eigs = check_array_1d("eigs", eigs, low=0.0)
+        beta2 = check_array_1d("beta2", beta2, low=0.0)
+        check_same_length(eigs=eigs, beta2=beta2)
+        if not (eigs > 0).any():
+            raise ValueError("eigs must have at least one entry > 0, got all zeros")
+        self.n = check_int("n", n, low=1)
+        self.lams = _lam_array(lam)
+        self.sigma2 = _scalar("sigma2", sigma2, low=0.0)
+        if factors is None:
+            factors = spectrum_factors(eigs.size, self.n)
+        fac = sorted(float(_scalar("ladder factor", f, low=0.0, low_open=True))
+                     for f in np.atleast_1d(factors).tolist())
+        self.eigs, self.beta2 = eigs, beta2
+        self.spectra = [resample_spectrum(eigs, beta2, f) for f in fac]
+        self.sizes = tuple(e.size for e, _ in self.spectra)
+        if len(set(self.sizes)) != len(self.sizes):
+            raise ValueError(f"the ladder's factors {fac} give repeated sizes {self.sizes}")
+        self.ns = tuple(max(1, int(round(f * self.n))) for f in fac)
+        for (e, _), ni in zip(self.spectra, self.ns):
+            _check_size(ni, e.size)
+        self.factors = tuple(fac)
+        self.sim = {"n": self.ns}
+        self.params = [dict(n=self.n, p=int(eigs.size), lam=float(l), sigma2=self.sigma2) for l in self.lams]
+        self.theory_fn = theory
+        self._cache = {}
+
+    def key(self):
+        return ("ridge-spectrum", tuple(self.eigs.tolist()), tuple(self.beta2.tolist()), self.n,
+                tuple(self.lams.tolist()), self.sigma2)
+
+    def _risk(self, key, eigs, beta2, n):
+        if key not in self._cache:
+            fn = self.theory_fn or _default_spectrum_theory()
+            th = fn(eigs, beta2, n, self.lams, sigma2=self.sigma2)
+            self._cache[key] = np.broadcast_to(check_real("theory", th.risk, allow_inf=True),
+                                               self.lams.shape).astype(float)
+        return self._cache[key]
+
+    def theory(self):
+        return self._risk("target", self.eigs, self.beta2, self.n)
+
+    def theory_at(self, i):
+        e, b = self.spectra[i]
+        return self._risk(i, e, b, self.ns[i])
+
+    def draw(self, i, j, seed):
+        e, b = self.spectra[i]
+        n, p = self.ns[i], e.size
+        X, beta, eps = _draw_spectrum(_rng(seed, _TAG_SPECTRUM, n, p, j), n, np.sqrt(e), np.sqrt(b),
+                                      self.sigma2)
+        return _risks_one_draw(X, beta, eps, self.lams, n, sqrt_eigs=np.sqrt(e))
+
+    def cost_hint(self, i):
+        n, p = self.ns[i], self.sizes[i]
+        return float(n) * p * min(n, p)
+
+
+def check_spectrum(eigs, beta2, n, lam, *, sigma2=1.0, factors=None, seeds=10, seed=0, theory=None,
+                   resolution=None, max_seconds=None, max_seeds=None, level=LEVEL,
+                   map_units=None) -> list[Check]:
+    """The deterministic-equivalent ridge risk for ``Sigma = diag(eigs)`` against Monte Carlo
+    extrapolated over a ladder of spectrum sizes (:func:`resample_spectrum`; default
+    :func:`spectrum_factors`; ``factors=[1]`` is a single size, the spectrum as given).
 
     Args:
         eigs, beta2: as in :func:`simulate_spectrum`.
         n: number of samples (integer ``>= 1``).
         lam: ridge penalty(ies) ``>= 0``, scalar or 1-d.
         sigma2: noise variance ``>= 0``.
-        seeds, seed, k_se: as in :func:`check`.
-        theory: optional callable ``theory(eigs, beta2, n, lam, sigma2=)`` returning an object
-            with ``.risk`` and ``.df2``.
+        factors: the ladder's size factors.
+        seeds, seed, resolution, max_seconds, max_seeds, level, map_units: as in :func:`check`.
+        theory: optional callable ``theory(eigs, beta2, n, lam, sigma2=)`` returning an object with
+            ``.risk``; default :func:`asymptotics.models.ridge.spectrum_risk`.
 
     Returns:
-        One :class:`~theory_checks.compare.Comparison` per ``lam``; ``params`` has
-        ``n, p, lam, sigma2`` (``p = len(eigs)``).
+        One :class:`~theory_checks.compare.Check` per ``lam``; ``params`` has ``n, p, lam, sigma2``;
+        ``sizes`` are the simulated dimensions ``p_i``, ``sim["n"]`` the sample sizes. Where the
+        theory is ``+inf`` (``lam = 0``, ``n`` = number of positive eigenvalues) the verdict is
+        ``"diverges"``.
     """
-    eigs = check_array_1d("eigs", eigs, low=0.0)
-    beta2 = check_array_1d("beta2", beta2, low=0.0)
-    check_same_length(eigs=eigs, beta2=beta2)
-    n = check_int("n", n, low=1)
-    lams = _lam_array(lam)
-    sigma2 = _scalar("sigma2", sigma2, low=0.0)
-    k_se = _scalar("k_se", k_se, low=0.0, low_open=True)
-    samples = simulate_spectrum(eigs, beta2, n, lams, sigma2=sigma2, seeds=seeds, seed=seed)
-    theory_fn = _default_spectrum_theory() if theory is None else theory
-    th = theory_fn(eigs, beta2, n, lams, sigma2=sigma2)
-    risk = np.broadcast_to(np.asarray(th.risk, dtype=float), lams.shape)
-    df2 = _df2_fraction(np.asarray(th.df2, dtype=float) / n, lams.shape)
-    allowance = finite_size_allowance(risk, n, df2)
-    params = [dict(n=n, p=int(eigs.size), lam=float(lj), sigma2=sigma2) for lj in lams]
-    return compare_many(risk, samples, allowance=allowance, k_se=k_se, params=params)
+    g = SpectrumGroup(eigs, beta2, n, lam, sigma2=sigma2, factors=factors, theory=theory)
+    return _run([g], seeds, seed, resolution, max_seconds, max_seeds, level, map_units)
