@@ -385,3 +385,24 @@ def test_precision_path_solves_where_double_precision_did_not_converge():
         g = mpmath.mpf(1e-300)
         ref = mpmath.mpf(1e100) * g / (1 - g)
         assert abs(np.asarray(s.outputs["variance"]).ravel()[0] / ref - 1) < 1e-38
+
+
+def test_spectrum_risk_where_kappa_overflows_double():
+    """tr(Sigma)/n ~ 1e377 (kappa overflows double precision): the point was refused; it is solved
+    through the exactly equivalent problem (2^-k Sigma, 2^k beta2, 2^-k lam) and its risk matches an
+    independent 40-digit bisection of 1 = lam/kappa + s/(n (s + kappa)) (one eigenvalue)."""
+    S, B, N, L = 9.079156524758892e+88, 1.1260074987238142e-97, 3.338369065124127e-289, 5.6717354431837935e+90
+    sol = ridge.spectrum_risk(eigs=[S], beta2=[B], n=N, lam=L, sigma2=0.0)
+    with mpmath.workdps(40):
+        s, b, n, lam = (mpmath.mpf(v) for v in (S, B, N, L))
+        lo, hi = lam, lam + s / n          # f(lo) < 0 < f(hi), f increasing: bisect
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if 1 - lam / mid - s / (n * (s + mid)) < 0 else (lo, mid)
+        k = (lo + hi) / 2
+        df2 = s ** 2 / (s + k) ** 2
+        ref = s * b * k ** 2 / (s + k) ** 2 / (1 - df2 / n)
+        assert abs(mpmath.mpf(float(sol.risk)) / ref - 1) <= max(float(sol.rel_accuracy), 2e-16)
+    assert np.isinf(sol.unknowns["kappa"]) and float(sol.params["lam"]) == L
+    with pytest.raises(ValueError, match="rescaled exactly"):
+        ridge.spectrum_risk(eigs=[1e300, 1e-300], beta2=[1.0, 1.0], n=1e-20, lam=0.0)

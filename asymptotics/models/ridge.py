@@ -49,6 +49,9 @@ Examples:
 """
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import mpmath
 import numpy as np
 import sympy as sp
@@ -326,11 +329,40 @@ def spectrum_risk(eigs, beta2, n, lam=0.0, sigma2=1.0, *, precision: int | None 
     raw = dict(n=n, lam=lam, sigma2=sigma2)
     p = {k: keep_mp(raw[k], v, precision) for k, v in _check(**raw).items()}
     tr = float(np.sum(np.asarray(eigs, dtype=float)))
-    if tr / float(np.min(np.asarray(p["n"], dtype=float))) > 1e306:
-        raise ValueError(f"n: tr(Sigma)/n must be at most 1e306 (kappa would overflow), got tr(Sigma) = "
-                         f"{tr:.3g} and n down to {float(np.min(np.asarray(p['n'], dtype=float))):.3g}")
-    return solve(RIDGE_SPECTRUM, p, spectrum={"s": eigs, "beta2": beta2}, precision=precision,
-                 tol=tol, errors=errors, accuracy=accuracy, resolve=resolve)
+    n_min = float(np.min(np.asarray(p["n"], dtype=float)))
+    if tr <= 1e300 * n_min:
+        return solve(RIDGE_SPECTRUM, p, spectrum={"s": eigs, "beta2": beta2}, precision=precision,
+                     tol=tol, errors=errors, accuracy=accuracy, resolve=resolve)
+    # kappa ~ tr(Sigma)/n would overflow: solve the exactly equivalent problem (c Sigma, beta/sqrt(c),
+    # c lam), c = 2^-k (exact in binary), whose bias, variance, risk and df are the same and whose
+    # kappa is c kappa; refused only if the spectrum's dynamic range does not survive the scaling
+    k = math.ceil(math.log2(tr) - math.log2(n_min) - math.log2(1e300))
+    c = 2.0 ** -k
+    es = np.asarray(eigs, dtype=float) * c
+    bs = np.asarray(beta2, dtype=float) * 2.0 ** k
+    lam_f = np.asarray(p["lam"], dtype=float)
+    tiny = np.finfo(float).tiny
+    if (es < tiny).any() or not np.isfinite(bs).all() or ((lam_f > 0) & (lam_f * c < tiny)).any():
+        raise ValueError(f"n: tr(Sigma)/n must be at most 1e300 (kappa would overflow) unless the spectrum "
+                         f"can be rescaled exactly: got tr(Sigma) = {tr:.3g}, n down to {n_min:.3g}, and the "
+                         f"rescaling by 2^-{k} would underflow an eigenvalue or lam, or overflow beta2")
+    scaled = dict(p, lam=_times(p["lam"], c))
+    sol = solve(RIDGE_SPECTRUM, scaled, spectrum={"s": _times(eigs, c), "beta2": _times(beta2, 2.0 ** k)},
+                precision=precision, tol=tol, errors=errors, accuracy=accuracy, resolve=resolve)
+    with np.errstate(over="ignore"):
+        kappa = _times(sol.unknowns["kappa"], 2.0 ** k)   # inf where the true kappa exceeds 1.8e308
+    return dataclasses.replace(sol, params={**sol.params, "lam": np.broadcast_to(
+        np.asarray(p["lam"]), np.shape(sol.params["lam"]))}, unknowns={**sol.unknowns, "kappa": kappa})
+
+
+def _times(a, c):
+    """``a * c`` for a float, array or mpmath object array, ``c`` a power of two (exact); masks kept."""
+    if isinstance(a, np.ma.MaskedArray):
+        return np.ma.masked_array(_times(np.ma.getdata(a), c), mask=np.ma.getmaskarray(a))
+    arr = np.asarray(a)
+    if arr.dtype == object:
+        return np.array([v * mpmath.mpf(c) for v in arr.ravel()], dtype=object).reshape(arr.shape)
+    return arr * c
 
 
 def _has_obj(a):
