@@ -31,7 +31,7 @@ from asymptotics._validation import check_array_1d, check_int, check_real
 from asymptotics.expansions.gegenbauer import _eval_h, _gegenbauer_table, multiplicity, resolve_kernel
 
 from .compare import LEVEL, Check
-from .ladder import PointGroup, run_groups, sphere_ladder
+from .ladder import PointGroup, SphereTheory, run_groups, sphere_ladder
 
 __all__ = ["sample_sphere", "zonal_target", "simulate", "check", "KRRGroup"]
 
@@ -139,7 +139,7 @@ def _one_draw(rng, kern, d, n, lam, energy, sigma2, n_test):
     return out
 
 
-class KRRGroup(PointGroup):
+class KRRGroup(SphereTheory, PointGroup):
     """Kernel ridge at one ``(kernel, d, n, energy, sigma2)`` for every ``lam``, at the ladder of
     :func:`theory_checks.ladder.sphere_ladder` (``dims`` given or default). The theory ``T_i`` is the
     finite-``d`` deterministic equivalent at ``(d_i, n_i)``. A unit is one draw of :func:`simulate`'s
@@ -183,23 +183,9 @@ class KRRGroup(PointGroup):
         return ("kernel-ridge", self.name, self.d, self.n, tuple(self.lams.tolist()),
                 tuple(self.energy.tolist()), self.sigma2, self.n_test)
 
-    def _risk(self, d, n):
-        if (d, n) not in self._cache:
-            if self.theory_fn is None:
-                from asymptotics.models import kernel_ridge
-                th = kernel_ridge.sphere_risk(self.kernel, d, float(n), self.lams, self.sigma2,
-                                              energy=self.energy)[0].risk
-            else:
-                th = self.theory_fn(d, n, self.lams)
-            self._cache[(d, n)] = np.broadcast_to(check_real("theory", th, allow_inf=True),
-                                                  self.lams.shape).astype(float)
-        return self._cache[(d, n)]
-
-    def theory(self):
-        return self._risk(self.d, self.n)
-
-    def theory_at(self, i):
-        return self._risk(self.sizes[i], self.ns[i])
+    def _model_risk(self, d, n):
+        from asymptotics.models import kernel_ridge
+        return kernel_ridge.sphere_risk(self.kernel, d, float(n), self.lams, self.sigma2, energy=self.energy)[0].risk
 
     def draw(self, i, j, seed):
         d, n = self.sizes[i], self.ns[i]

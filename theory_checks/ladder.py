@@ -77,6 +77,28 @@ class PointGroup:
         return float(self.sizes[i]) ** 3
 
 
+class SphereTheory:
+    """Theory of a group on a sphere ladder ``(d_i, n_i)`` (kernel ridge, NT): ``T`` at the point and
+    ``T_i`` at each size, from ``self.theory_fn(d, n, lams)`` when given, else from the model's own
+    :meth:`_model_risk`; evaluated once per ``(d, n)`` and checked (real, ``+inf`` allowed)."""
+
+    def _model_risk(self, d, n):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _risk(self, d, n):
+        if (d, n) not in self._cache:
+            th = self._model_risk(d, n) if self.theory_fn is None else self.theory_fn(d, n, self.lams)
+            self._cache[(d, n)] = np.broadcast_to(check_real("theory", th, allow_inf=True),
+                                                  self.lams.shape).astype(float)
+        return self._cache[(d, n)]
+
+    def theory(self):
+        return self._risk(self.d, self.n)
+
+    def theory_at(self, i):
+        return self._risk(self.sizes[i], self.ns[i])
+
+
 def evaluate_unit(group: PointGroup, i: int, j: int, seed: int):
     """Run one unit: ``(row, seconds)``. A module-level function, so backends can ship it."""
     t0 = time.perf_counter()

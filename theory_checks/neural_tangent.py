@@ -66,7 +66,7 @@ import scipy.linalg
 from asymptotics._validation import check_int, check_real
 from asymptotics.expansions.gegenbauer import _gegenbauer_table, multiplicity
 from .compare import LEVEL, Check, compare_many
-from .ladder import PointGroup, run_groups, sphere_ladder
+from .ladder import PointGroup, SphereTheory, run_groups, sphere_ladder
 
 __all__ = ["simulate_kernel_eigenvalues", "simulate_ridge", "simulate_approximation", "check", "staircase_figure",
            "check_kernel", "check_approximation", "NTGroup", "ApproximationGroup",
@@ -247,7 +247,7 @@ def _ridge_draw(rng, n, d, N, lams, e, sigma2, m_test, dsig):
     return out
 
 
-class NTGroup(PointGroup):
+class NTGroup(SphereTheory, PointGroup):
     """NT ridge regression at one ``(n, d, N, activation, energy, sigma2)`` for every ``lam``, at the
     ladder of :func:`theory_checks.ladder.sphere_ladder` with ``N_i = ceil(N n_i / n)`` (module
     docstring). A unit is one draw of :func:`simulate_ridge`'s stream at that size."""
@@ -293,22 +293,9 @@ class NTGroup(PointGroup):
         return ("nt", self.n, self.d, self.N, tuple(self.lams.tolist()), _act(self.activation).name,
                 tuple(self.energy.tolist()), self.sigma2, self.m_test)
 
-    def _risk(self, d, n):
-        if (d, n) not in self._cache:
-            if self.theory_fn is None:
-                from asymptotics.models.neural_tangent import risk
-                th = risk(n, d, self.lams, self.sigma2, activation=self.activation, energy=self.energy).risk
-            else:
-                th = self.theory_fn(d, n, self.lams)
-            self._cache[(d, n)] = np.broadcast_to(check_real("theory", th, allow_inf=True),
-                                                  self.lams.shape).astype(float)
-        return self._cache[(d, n)]
-
-    def theory(self):
-        return self._risk(self.d, self.n)
-
-    def theory_at(self, i):
-        return self._risk(self.sizes[i], self.ns[i])
+    def _model_risk(self, d, n):
+        from asymptotics.models.neural_tangent import risk
+        return risk(n, d, self.lams, self.sigma2, activation=self.activation, energy=self.energy).risk
 
     def draw(self, i, j, seed):
         d, n, N = self.sizes[i], self.ns[i], self.Ns[i]
