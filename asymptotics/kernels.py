@@ -439,6 +439,8 @@ def _overflow(act, q_exact):
 def _kernel(activation, rho, kmax, tol, q, derivative, fname, method="auto"):
     act = get_activation(activation)
     rho = check_real("rho", rho, low=-1, high=1)
+    if rho.size == 0:
+        raise ValueError("rho must be a number in [-1, 1] or a non-empty array of them, got an empty array")
     tol = float(check_real("tol", tol, low=0, low_open=True))
     if kmax is not None:
         kmax = check_int("kmax", kmax, low=0, high=_K_CAP_CLOSED)
