@@ -4,6 +4,14 @@ Every public function validates its inputs here, early, and raises a ``ValueErro
 parameter and its allowed range, instead of letting a NaN or a traceback from deep inside numpy or
 scipy reach the user.
 
+Types, in the Python API (the command line parses its text first, see
+:mod:`asymptotics.numerics.expressions`): a real parameter is a number (``int``, ``float``, numpy
+scalars, ``Fraction``, sympy/mpmath reals) or an array of numbers. Strings (``gamma="0.5"``),
+booleans (``gamma=True``) and ``None`` are rejected with a ``ValueError`` naming the parameter --
+numpy would silently turn them into ``0.5``, ``1.0`` and NaN. Empty arrays (``n=[]``) are rejected too
+(an empty grid is always a mistake), except where a function documents an empty list as valid
+(``allow_empty=True``, e.g. a list of kinks).
+
 >>> check_real("lam", -1.0, low=0.0)
 Traceback (most recent call last):
 ...
@@ -27,8 +35,34 @@ def _fmt_range(low, high, low_open, high_open) -> str:
     return " and ".join(parts)
 
 
+def _reject_non_numbers(name: str, value) -> None:
+    """``ValueError`` for strings, booleans, ``None`` and complex values (alone or inside arrays)."""
+    def bad(v):
+        return v is None or isinstance(v, (str, bytes, bool, np.bool_))
+
+    if bad(value):
+        what = "a string" if isinstance(value, (str, bytes)) else repr(value)
+        raise ValueError(f"{name} must be a real number or an array of real numbers, got {what}"
+                         + (f" {value!r} (pass a number, e.g. {name}=0.5)" if isinstance(value, (str, bytes)) else ""))
+    if isinstance(value, (numbers.Real, np.floating, np.integer)):
+        return
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number or an array of real numbers, got {value!r}") from None
+    if raw.dtype.kind in "USb":
+        kind = {"U": "strings", "S": "bytes", "b": "booleans"}[raw.dtype.kind]
+        raise ValueError(f"{name} must be real numbers, got an array of {kind}")
+    if raw.dtype.kind == "c" or isinstance(value, complex):
+        raise ValueError(f"{name} must be real, got a complex value")
+    if raw.dtype.kind == "O":
+        for v in raw.flat:
+            if bad(v) or isinstance(v, complex):
+                raise ValueError(f"{name} must be real numbers, got an entry {v!r}")
+
+
 def check_real(name: str, value, low=None, high=None, *, low_open: bool = False,
-               high_open: bool = False, allow_inf: bool = False) -> np.ndarray:
+               high_open: bool = False, allow_inf: bool = False, allow_empty: bool = False) -> np.ndarray:
     """Return ``value`` as a float array after checking it is real, finite and in range.
 
     Args:
@@ -36,6 +70,9 @@ def check_real(name: str, value, low=None, high=None, *, low_open: bool = False,
         value: a scalar or array-like.
         low, high: bounds (``None`` for none); closed unless ``low_open``/``high_open``.
         allow_inf: accept ``+inf`` (e.g. an infinite width limit).
+        allow_empty: accept an empty array (default: ``ValueError``).
+
+    Strings, booleans and ``None`` are rejected (see the module docstring).
 
     Returns:
         ``np.asarray(value, dtype=float)`` (a 0-d array for a scalar).
@@ -46,11 +83,22 @@ def check_real(name: str, value, low=None, high=None, *, low_open: bool = False,
     Traceback (most recent call last):
     ...
     ValueError: gamma must be > 0, got 0.0
+    >>> check_real("gamma", "0.5")
+    Traceback (most recent call last):
+    ...
+    ValueError: gamma must be a real number or an array of real numbers, got a string '0.5' (pass a number, e.g. gamma=0.5)
+    >>> check_real("gamma", None)
+    Traceback (most recent call last):
+    ...
+    ValueError: gamma must be a real number or an array of real numbers, got None
     """
+    _reject_non_numbers(name, value)
     try:
         arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name} must be a real number or array of real numbers, got {value!r}") from None
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} must not be empty (give at least one value)")
     if np.isnan(arr).any():
         raise ValueError(f"{name} must not be NaN")
     if not allow_inf and np.isinf(arr).any():
@@ -96,7 +144,7 @@ def check_array_1d(name: str, value, low=None, *, low_open: bool = False,
     ...
     ValueError: eigs must be >= 0, got -2.0
     """
-    arr = check_real(name, value, low=low, low_open=low_open)
+    arr = check_real(name, value, low=low, low_open=low_open, allow_empty=True)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-d array, got shape {arr.shape}")
     if arr.size < min_length:

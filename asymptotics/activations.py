@@ -91,6 +91,7 @@ import scipy.special
 import sympy
 
 from asymptotics._validation import check_array_1d, check_int, check_real
+from asymptotics.numerics.expressions import parse_number
 
 __all__ = ["Activation", "ACTIVATIONS", "ALIASES", "PARAM_ALIASES", "SYMBOL", "get_activation"]
 
@@ -192,10 +193,10 @@ def to_exact(name: str, value, low=None, *, low_open: bool = False, nonzero: boo
     if isinstance(value, (bool, np.bool_)) or value is None:
         raise ValueError(f"{name} must be a real number, got {value!r}")
     if isinstance(value, str):
-        try:
-            exact = sympy.sympify(value, rational=True)
-        except (sympy.SympifyError, TypeError, SyntaxError):
-            raise ValueError(f"{name} must be a real number, got {value!r}") from None
+        try:  # a whitelist parser, never eval (asymptotics.numerics.expressions)
+            exact = parse_number(value, name=name)
+        except ValueError as e:
+            raise ValueError(f"{name} must be a real number, got {value!r} ({str(e).split(': ', 1)[-1]})") from None
     elif isinstance(value, sympy.Basic):
         exact = value
     elif isinstance(value, (numbers.Integral, np.integer)):
@@ -721,7 +722,7 @@ def _accepts_arrays(f) -> bool:
 
 
 def _check_kinks(kinks) -> tuple:
-    arr = check_real("kinks", kinks if np.ndim(kinks) else [kinks])
+    arr = check_real("kinks", kinks if np.ndim(kinks) else [kinks], allow_empty=True)
     if arr.ndim != 1:
         raise ValueError(f"kinks must be a 1-d sequence of real numbers, got shape {arr.shape}")
     return tuple(sorted({float(k) for k in arr}))

@@ -6,18 +6,24 @@
     asymptotics risk MODEL --PARAM VALUE ...
     asymptotics curve MODEL --PARAM START:STOP:NUM ... [--plot FILE [--mc]]
     asymptotics check MODEL --PARAM VALUE ... [--d D] [--seeds S]
-    asymptotics derive MODEL [--limit PARAM=VALUE] [--series PARAM=VALUE] [--regime NAME]
+    asymptotics derive MODEL [--limit PARAM=VALUE] [--series PARAM=VALUE] [--regime REGIME]
+    asymptotics verify MODEL --claim EXPR [--output NAME] [--regime REGIME] [--fixed PARAM=VALUE,...]
 
 Every command takes ``--format table|json|csv|markdown|latex``. Flags are the parameter names with
-``_`` written ``-``; JSON keys are the parameter names. Errors in the input are reported in one line
-(``asymptotics: error: ...``) with exit status 2.
+``_`` written ``-``; JSON keys are the parameter names. Flags are never abbreviated (``--gam`` is an
+error, not ``--gamma``). Errors in the input are reported in one line (``asymptotics: error: ...``)
+with exit status 2, before any computation. No user text is evaluated as Python: values, limits,
+regimes and claims are read by :mod:`asymptotics.numerics.expressions`.
+
+A point of ``risk``/``curve`` where the solver fails keeps its row (empty outputs, its ``status`` says
+why) and a one-line warning goes to stderr; the exit status is 0 unless every point failed (then 1).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from tokenize import TokenError
 
 import numpy as np
 
@@ -51,46 +57,104 @@ def _emit(text: str):
 
 
 # ---------------------------------------------------------------------- hermite
+def _activation_arg(text: str):
+    """A registry name, else a sympy expression in ``x`` (read by the whitelist parser)."""
+    from .activations import SYMBOL, get_activation
+    try:
+        return get_activation(text)
+    except ValueError as e:
+        from .numerics.expressions import names_in, parse_expression
+        try:
+            names = names_in(text, name="ACTIVATION")
+        except ValueError:
+            raise e from None
+        if names != ["x"] and not (names == [] and any(c in text for c in "+-*/^(")):
+            raise e from None
+        return parse_expression(text, name="ACTIVATION", symbols=[SYMBOL])
+
+
 def _cmd_hermite(args):
+    import mpmath
     from .expansions.hermite import hermite_coefficients
     from .export import format_records
-    exp = hermite_coefficients(args.activation, kmax=args.kmax, q=args.q,
-                               exact=True if args.exact else None, precision=args.precision)
+    mp_digits = args.precision  # given: print that many digits (JSON: doubles plus "mp")
+    exp = hermite_coefficients(_activation_arg(args.activation), kmax=args.kmax, q=args.q,
+                               exact=True if args.exact else None,
+                               precision=30 if args.precision is None else args.precision)
     d = exp.to_dict()
+
+    def mp(v):
+        return mpmath.nstr(v, mp_digits, min_fixed=-mp_digits, max_fixed=mp_digits) if mp_digits else None
+
+    mp_summary = None
+    if mp_digits:
+        mp_summary = {"mu0": mp(exp.mp_mu0), "mu1": mp(exp.mp_mu1), "mu_star": mp(exp.mp_mu_star),
+                      "second_moment": mp(exp.mp_second_moment), "tail": mp(exp.mp_tail),
+                      "coeffs": [mp(c) for c in exp.mp_coeffs]}
     if args.format == "json":
+        if mp_summary:
+            d["mp"] = mp_summary
         return json.dumps(d, indent=2)
     exact = d.get("exact") or [None] * len(d["coeffs"])
+    shown = mp_summary["coeffs"] if mp_summary else d["coeffs"]
     if args.format == "latex":
         import sympy as sp
         from .export import LatexMath
         rows = [{"k": k, "c_k": c, "exact": (LatexMath(sp.latex(exp.exact[k])) if exp.exact else "")}
-                for k, c in enumerate(d["coeffs"])]
+                for k, c in enumerate(shown)]
     else:
-        rows = [{"k": k, "c_k": c, "exact": e or ""} for k, (c, e) in enumerate(zip(d["coeffs"], exact))]
+        rows = [{"k": k, "c_k": c, "exact": e or ""} for k, (c, e) in enumerate(zip(shown, exact))]
     if not exp.is_exact:
         for r in rows:
             r.pop("exact")
-    meta = {"activation": d["activation"], "q": d["q"], "mu0": d["mu0"], "mu1": d["mu1"],
-            "mu_star": d["mu_star"], "second_moment": d["second_moment"], "tail": d["tail"],
-            "method": d["method"] if exp.is_exact else f"{d['method']} (mpmath, {args.precision} digits)"}
+    summary = mp_summary or d
+    meta = {"activation": d["activation"], "q": d["q"], "mu0": summary["mu0"], "mu1": summary["mu1"],
+            "mu_star": summary["mu_star"], "second_moment": summary["second_moment"], "tail": summary["tail"],
+            "method": d["method"] if exp.is_exact else f"{d['method']} (mpmath, {exp.precision} digits)"}
+    if mp_digits:
+        meta["digits"] = f"{mp_digits} significant digits (mpmath)"
     if args.format in ("csv", "markdown"):
         return format_records(rows, args.format, metadata=meta if args.format == "csv" else None) + (
             "" if args.format == "csv" else "\n" + "\n".join(f"- {k}: {v}" for k, v in meta.items()))
     if args.format == "latex":
         arg = "G" if d["q"] == 1 else f"\\sqrt{{{d['q']:g}}}\\,G"
+        fmt = (lambda v: v) if mp_digits else (lambda v: f"{v:.10g}")
         cap = (f"Normalized Hermite coefficients $c_k = \\mathbb{{E}}[\\sigma({arg})\\mathrm{{He}}_k(G)]/\\sqrt{{k!}}$, "
-               f"$G \\sim \\mathcal{{N}}(0,1)$, of {d['activation']}; $\\mu_0 = {d['mu0']:.10g}$, "
-               f"$\\mu_1 = {d['mu1']:.10g}$, $\\mu_\\star = {d['mu_star']:.10g}$.")
+               f"$G \\sim \\mathcal{{N}}(0,1)$, of {d['activation']}; $\\mu_0 = {fmt(summary['mu0'])}$, "
+               f"$\\mu_1 = {fmt(summary['mu1'])}$, $\\mu_\\star = {fmt(summary['mu_star'])}$.")
         return format_records(rows, "latex", caption=cap, label=f"tab:hermite-{d['activation']}")
     head = "\n".join(f"{k:>14}: {v}" for k, v in meta.items())
     return head + "\n\n" + format_records(rows, "table", digits=args.digits)
 
 
 # ---------------------------------------------------------------------- risk / curve
+_SOLVED = ("ok", "exact")
+
+
+def _solved(rec) -> bool:
+    st = rec.get("status", "ok")
+    return st in _SOLVED or str(st).startswith("re-solved")
+
+
+def _report_failures(args, recs, params):
+    """One stderr line summarizing failed points; exit status 1 if every point failed."""
+    bad = [r for r in recs if not _solved(r)]
+    if not bad:
+        return
+    first = bad[0]
+    varying = [k for k in params if len({r.get(k) for r in recs}) > 1] or params
+    where = ", ".join(f"{k}={first[k]:g}" for k in varying if isinstance(first.get(k), float))
+    sys.stderr.write(f"asymptotics: warning: {len(bad)} of {len(recs)} points could not be solved; their "
+                     f"outputs are empty (first: {where}: {first.get('status')})\n")
+    if len(bad) == len(recs):
+        args._exit = 1
+
+
 def _cmd_risk(args, entry):
     from .curves import evaluate
     from .export import format_records
     recs, meta = evaluate(entry.name, precision=args.precision, **_model_values(args, entry))
+    _report_failures(args, recs, [p.name for p in entry.params])
     if args.precision:
         recs = [_mp_record(r, args.precision, args.format) for r in recs]
     if args.precision and args.format == "json":
@@ -101,27 +165,85 @@ def _cmd_risk(args, entry):
 
 def _mp_record(rec, precision, fmt):
     """High-precision values: strings of ``precision`` digits in tables; in JSON the nearest double
-    under the usual key and the digits under ``"mp"``."""
+    under the usual key and the digits under ``"mp"``. Text and empty values are kept as they are."""
     import mpmath
     digits = {k: mpmath.nstr(v, precision) for k, v in rec.items() if isinstance(v, mpmath.mpf)}
     if fmt != "json":
         return {**rec, **digits}
-    out = {k: float(v) for k, v in rec.items()}
+    out = {k: (float(v) if isinstance(v, mpmath.mpf) else v) for k, v in rec.items()}
     out["mp"] = digits
     return out
 
 
+def _check_plot_path(path):
+    """The figure's file must be writable with a known format: checked before any computation."""
+    from .export import _PLOT_FORMATS
+    if os.path.isdir(path):
+        raise ValueError(f"--plot: {path!r} is a directory; give a file name")
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in _PLOT_FORMATS:
+        raise ValueError(f"--plot: the file must end in one of {', '.join(_PLOT_FORMATS)}, got {path!r}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"--plot: the directory {folder!r} does not exist")
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise ValueError(f"--plot: cannot write {path!r} (permission denied)")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ImportError("--plot needs matplotlib: pip install asymptotics[plot]") from None
+
+
+def _swept(entry, values):
+    """The parameters given as sweeps (more than one value), read as :func:`evaluate` reads them."""
+    from .curves import parse_axis
+    out = []
+    for p in entry.params:
+        v = values.get(p.name)
+        if p.kind == "real" and isinstance(v, str):
+            try:
+                if parse_axis(v).size > 1:
+                    out.append(p.name)
+            except ValueError as e:
+                raise ValueError(f"{p.name}: {e}") from None
+    return out
+
+
+def _mc_values(args, entry, values, axes):
+    """The parameter values the Monte Carlo points of a curve will use (see :func:`_curve_mc`)."""
+    from .curves import parse_axis
+    x = parse_axis(values[axes[0]])
+    cols = np.unique(np.linspace(0, x.size - 1, min(x.size, args.mc_points)).round().astype(int))
+    return {**values, axes[0]: x[cols]}
+
+
 def _cmd_curve(args, entry):
-    from .curves import evaluate
+    from ._validation import check_int
+    from .curves import check_simulation_sizes, evaluate
     from .export import format_records, plot_curve
-    recs, meta = evaluate(entry.name, **_model_values(args, entry))
-    axes = meta["axes"]
+    values = _model_values(args, entry)
+    # everything that can be refused is refused before the theory is computed
+    axes = _swept(entry, values)
     if not axes:
         raise ValueError("curve needs at least one swept parameter (e.g. --gamma 0.1:10:200)")
     if len(axes) > 2:
         raise ValueError(f"curve sweeps one or two axes, got {len(axes)}: {', '.join(axes)}")
     if args.mc and not args.plot:
         raise ValueError("--mc adds Monte Carlo points to the plot: give --plot FILE too")
+    prefixes = entry.extra.get("column_prefixes", ())
+    if args.y not in entry.columns and not (prefixes and args.y.startswith(prefixes)):
+        numeric = [c for c in entry.columns if c not in ("kernel", "activation", "energy")]
+        raise ValueError(f"--y: {args.y!r} is not a column of {entry.name}; choose one of {', '.join(numeric)}")
+    if args.plot:
+        _check_plot_path(args.plot)
+    if args.mc:
+        args.mc_points = check_int("--mc-points", args.mc_points, low=1, high=1000)
+        check_simulation_sizes(entry.name, _mc_values(args, entry, values, axes),
+                               d=getattr(args, "d", None) if "d" not in values else None,
+                               seeds=args.seeds, seed=args.seed)
+    recs, meta = evaluate(entry.name, **values)
+    axes = meta["axes"]
+    _report_failures(args, recs, [p.name for p in entry.params])
     if args.plot:
         mc = None
         if args.mc:
@@ -136,7 +258,8 @@ def _cmd_curve(args, entry):
 
 def _curve_mc(args, entry, recs, axes):
     """Monte Carlo points for a curve: ``--mc-points`` evenly spaced points along the first axis, for
-    each value of the second axis; none where the theory is infinite (nothing to compare)."""
+    each value of the second axis; none where the theory is infinite or was not solved (nothing to
+    compare)."""
     from theory_checks import catalog
     n_x = len({r[axes[0]] for r in recs})
     n_series = len(recs) // n_x
@@ -145,7 +268,9 @@ def _curve_mc(args, entry, recs, axes):
     order = [entry_p.name for entry_p in entry.params if entry_p.name in axes]
     x_major = order[0] == axes[0]
     idx = [(c * n_series + s) if x_major else (s * n_x + c) for s in range(n_series) for c in cols]
-    pts = [recs[i] for i in idx if np.isfinite(recs[i]["risk"])]
+    pts = [recs[i] for i in idx if recs[i]["risk"] is not None and np.isfinite(recs[i]["risk"])]
+    if not pts:
+        return []
     comps = catalog.run_check(entry.name, pts, d=args.d, seeds=args.seeds, seed=args.seed,
                               values=_model_values(args, entry))
     return [{**{a: r[a] for a in axes}, "theory": c.theory, "mc_mean": c.mc_mean, "mc_se": c.mc_se}
@@ -155,9 +280,17 @@ def _curve_mc(args, entry, recs, axes):
 # ---------------------------------------------------------------------- check
 def _cmd_check(args, entry):
     from theory_checks import catalog
-    from .curves import evaluate
+    from .curves import check_simulation_sizes, evaluate
     from .export import format_records
-    recs, meta = evaluate(entry.name, **_model_values(args, entry))
+    values = _model_values(args, entry)
+    # the simulation's sizes are refused before the theory is computed
+    check_simulation_sizes(entry.name, values, d=args.d if "d" not in values else None,
+                           seeds=args.seeds, seed=args.seed)
+    recs, meta = evaluate(entry.name, **values)
+    unsolved = [r for r in recs if not _solved(r)]
+    if unsolved:
+        raise ValueError(f"the theory could not be solved at {len(unsolved)} of {len(recs)} points "
+                         f"(first: {unsolved[0].get('status')}); there is nothing to compare there")
     comps = catalog.run_check(entry.name, recs, d=args.d, seeds=args.seeds, seed=args.seed,
                               values=_model_values(args, entry))
     rows = [c.to_record() for c in comps]
@@ -175,32 +308,51 @@ def _cmd_check(args, entry):
     return text
 
 
-# ---------------------------------------------------------------------- derive
-def _parse_assignment(text, what):
-    if "=" not in text:
-        raise ValueError(f"--{what} takes PARAM=VALUE, got {text!r}")
-    k, _, v = text.partition("=")
+# ---------------------------------------------------------------------- derive / verify
+def _symbols(model):
+    return {p.name: p for p in model.parameters}
+
+
+def _regimes(args, entry, model):
+    """The regimes to derive in: all named ones, or the one ``--regime`` names or describes
+    (``gamma<1``, ``0 < gamma < 1``, ``psi1 < psi2``; read by the whitelist parser)."""
     import sympy as sp
-    try:
-        value = sp.sympify(v.strip())
-    except (sp.SympifyError, SyntaxError, TypeError, TokenError):
-        raise ValueError(f"--{what}: cannot read the value {v.strip()!r}") from None
-    if not value.is_number:
-        raise ValueError(f"--{what}: the value must be a number, got {v.strip()!r}")
-    return k.strip(), value
+    from .numerics.expressions import parse_regime
+    regimes = dict(model.regimes) or {"all": {}}
+    if not args.regime:
+        return regimes
+    if args.regime in regimes:
+        return {args.regime: regimes[args.regime]}
+    syms = _symbols(model)
+    parsed = parse_regime(args.regime, name="--regime", symbols=syms)
+    for k, (lo, hi) in list(parsed.items()):
+        if lo == -sp.oo:
+            if syms[k].is_nonnegative:
+                lo = sp.Integer(0)  # the parameter's domain
+            else:
+                raise ValueError(f"--regime: give a lower bound for {k} (e.g. '0 < {k} < 1')")
+        parsed[k] = (lo, hi)
+    for rname, reg in model.regimes.items():
+        if set(reg) == set(parsed) and all(sp.simplify(sp.sympify(reg[k][0]) - parsed[k][0]) == 0
+                                           and sp.simplify(sp.sympify(reg[k][1]) - parsed[k][1]) == 0
+                                           for k in reg):
+            return {rname: reg}
+    return {args.regime.replace(" ", ""): parsed}
 
 
 def _cmd_derive(args, entry):
     import sympy as sp
     from .engine import derive
+    from .numerics.expressions import parse_assignment
     model = entry.symbolic
-    if model is None:
+    if model is None:  # pragma: no cover - the parser offers derive only for symbolic models
         raise ValueError(f"{entry.name} has no symbolic model")
-    regimes = dict(model.regimes) or {"all": {}}
-    if args.regime:
-        if args.regime not in regimes:
-            raise ValueError(f"unknown regime {args.regime!r} for {entry.name}; choose one of {', '.join(regimes)}")
-        regimes = {args.regime: regimes[args.regime]}
+    syms = _symbols(model)
+    # every user string is read before any derivation starts
+    lim = parse_assignment(args.limit, name="--limit", symbols=syms) if args.limit else None
+    ser = parse_assignment(args.series, name="--series", symbols=syms, allow_infinity=False) \
+        if args.series else None
+    regimes = _regimes(args, entry, model)
     blocks = []  # (title, name, expr)
     blocks.append(("fixed-point equations and outputs", None, model.latex()))
     if not model.traces and not args.limit and not args.series and entry.extra.get("closed_form", True):
@@ -213,7 +365,7 @@ def _cmd_derive(args, entry):
                 blocks.append(("closed form", k, cf[k]))
             break
     if args.limit or (not args.series and not model.traces):
-        param, value = _parse_assignment(args.limit, "limit") if args.limit else _default_limit(model)
+        param, value = lim if lim else _default_limit(model)
         witnesses = entry.extra.get("limit_witnesses", {})
         usable = {}
         for rname, reg in regimes.items():
@@ -222,18 +374,18 @@ def _cmd_derive(args, entry):
                 continue  # e.g. psi1 -> oo in the regime psi1 < psi2
             usable[rname] = reg
         for rname, reg in (usable or {"all": {}}).items():
-            lim = derive.limit(model, param, value, reg)
+            lim_ = derive.limit(model, param, value, reg)
             present = entry.extra.get("present", lambda e: e)  # the paper's variables (e.g. zeta)
             for k in model.unknown_names + ("chi", "risk", "bias", "variance"):
-                if k in lim:
-                    blocks.append((f"limit {param} -> {value} ({rname})", k, present(lim[k])))
+                if k in lim_:
+                    blocks.append((f"limit {param} -> {value} ({rname})", k, present(lim_[k])))
             w = witnesses.get((param, str(value), rname))
             if w is not None:
-                same = sp.simplify(lim["risk"] - w) == 0
+                same = sp.simplify(lim_["risk"] - w) == 0
                 blocks.append((f"limit {param} -> {value} ({rname})", "agrees with the published form",
                                sp.true if same else sp.false))
     if args.series:
-        param, value = _parse_assignment(args.series, "series")
+        param, value = ser
         for rname, reg in regimes.items():
             s = derive.series(model, "risk", param, value, order=args.order, regime=reg)
             blocks.append((f"series of risk at {param} = {value} to order {args.order} ({rname})", "risk", s))
@@ -245,6 +397,31 @@ def _default_limit(model):
     if "lam" in model.parameter_names:
         return "lam", sp.Integer(0)
     raise ValueError("give --limit PARAM=VALUE")
+
+
+def _cmd_verify(args, entry):
+    from .engine import derive
+    from .export import format_records
+    from .numerics.expressions import parse_assignment, split_top_level
+    model = entry.symbolic
+    syms = _symbols(model)
+    fixed = {}
+    for item, _ in (split_top_level(args.fixed, "--fixed") if args.fixed else []):
+        k, v = parse_assignment(item, name="--fixed", symbols=syms, allow_infinity=False)
+        fixed[k] = float(v)
+    rname, reg = next(iter(_regimes(args, entry, model).items())) if args.regime else ("all", {})
+    rep = derive.verify(model, args.claim, output=args.output, regime=reg, n_points=args.points,
+                        precision=args.precision, seed=args.seed, fixed=fixed or None)
+    args._exit = 0 if rep.ok else 1
+    rec = {"output": rep.output, "claim": args.claim, "regime": rname, "n_points": rep.n_points,
+           "precision": rep.precision, "max_rel_diff": rep.max_rel_diff, "max_abs_diff": rep.max_abs_diff,
+           "tol": rep.tol, "ok": rep.ok, **{f"worst_{k}": v for k, v in rep.worst_point.items()}}
+    text = format_records([rec], args.format, digits=args.digits)
+    if args.format in ("table", "markdown"):
+        text += (f"\n{'AGREES' if rep.ok else 'DISAGREES'}: the claim for {rep.output} vs the model solved at "
+                 f"{rep.precision} digits at {rep.n_points} random points ({rname}); largest relative "
+                 f"difference {rep.max_rel_diff:.3g} (tolerance {rep.tol:.3g}).")
+    return text
 
 
 def _format_derivation(entry, model, blocks, fmt):
@@ -275,39 +452,52 @@ def _format_derivation(entry, model, blocks, fmt):
 
 
 # ---------------------------------------------------------------------- parser
+def _can_verify(entry) -> bool:
+    return "derive" in entry.verbs and entry.symbolic is not None and not entry.symbolic.traces
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, generated from the registry :data:`asymptotics.curves.MODELS`: a model
+    appears under a verb only if its capabilities say it supports it. Abbreviated flags are refused
+    everywhere (``allow_abbrev=False``)."""
     from .curves import MODELS
     parser = argparse.ArgumentParser(
-        prog="asymptotics",
+        prog="asymptotics", allow_abbrev=False,
         description="Exact high-dimensional theory of linearized neural networks.")
     parser.add_argument("--version", action="version", version=f"asymptotics {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    ph = sub.add_parser("hermite", help="Hermite coefficients of an activation")
+    ph = sub.add_parser("hermite", help="Hermite coefficients of an activation", allow_abbrev=False)
     ph.add_argument("activation", help="relu, abs, sign, step, erf, exp, sin, cos, relu2, tanh, "
-                    "softplus, sigmoid, gelu, silu, ...")
+                    "softplus, sigmoid, gelu, silu, ..., or an expression in x (e.g. 'x*erf(x)')")
     ph.add_argument("--kmax", type=int, default=10, help="largest degree k (default 10)")
     ph.add_argument("--exact", action="store_true", help="require exact (symbolic) coefficients")
-    ph.add_argument("--precision", type=int, default=30, help="digits of the quadrature (default 30)")
-    ph.add_argument("--q", type=float, default=1.0, help="variance of the Gaussian input (default 1)")
+    ph.add_argument("--precision", type=int, default=None,
+                    help="print the values to this many digits (mpmath; default: doubles, computed at 30 digits)")
+    ph.add_argument("--q", default="1", help="variance of the Gaussian input (default 1; e.g. 2 or 1/3)")
     ph.add_argument("--digits", type=int, default=12, help="significant digits in tables")
     _add_format(ph)
 
     for cmd, helptext in (("risk", "the risk at one point (or a small grid)"),
                           ("curve", "a sweep over one or two parameters"),
                           ("check", "theory vs Monte Carlo simulation"),
-                          ("derive", "symbolic equations, closed forms, limits and series")):
-        pc = sub.add_parser(cmd, help=helptext)
+                          ("derive", "symbolic equations, closed forms, limits and series"),
+                          ("verify", "a claimed closed form vs the model, at high precision")):
+        pc = sub.add_parser(cmd, help=helptext, allow_abbrev=False)
         msub = pc.add_subparsers(dest="model", required=True, metavar="MODEL")
         for name, entry in MODELS.items():
-            pm = msub.add_parser(name, help=entry.description)
+            if (cmd != "verify" and cmd not in entry.verbs) or (cmd == "verify" and not _can_verify(entry)):
+                continue
+            pm = msub.add_parser(name, help=entry.description, allow_abbrev=False)
             _add_format(pm)
-            if cmd != "derive":
+            if cmd not in ("derive", "verify"):
                 _add_model_params(pm, entry, sweep_help=cmd in ("curve", "check"))
-                pm.add_argument("--digits", type=int, default=8, help="significant digits in tables")
+            pm.add_argument("--digits", type=int, default=8 if cmd != "derive" else 8,
+                            help="significant digits in tables")
             if cmd == "risk":
                 pm.add_argument("--precision", type=int, default=None,
-                                help="re-solve in mpmath at this many digits")
+                                help="re-solve in mpmath at this many digits" if entry.precision else
+                                f"not available for {name}: {entry.no_precision}")
             if cmd == "curve":
                 pm.add_argument("--plot", metavar="FILE", help="draw the curve (png/pdf/svg)")
                 pm.add_argument("--y", default="risk", help="quantity on the y axis (default risk)")
@@ -315,20 +505,35 @@ def build_parser() -> argparse.ArgumentParser:
                 pm.add_argument("--logy", action="store_true")
                 pm.add_argument("--metadata", action="store_true",
                                 help="JSON: wrap as {metadata, records}; tables: print the metadata")
-                pm.add_argument("--mc", action="store_true", help="add Monte Carlo points to the plot")
-                pm.add_argument("--mc-points", type=int, default=12,
-                                help="MC points per curve (per value of the second axis)")
-            if cmd in ("check", "curve"):
+                if "check" in entry.verbs:
+                    pm.add_argument("--mc", action="store_true", help="add Monte Carlo points to the plot")
+                    pm.add_argument("--mc-points", type=int, default=12,
+                                    help="MC points per curve (per value of the second axis)")
+                else:
+                    pm.set_defaults(mc=False)
+            if cmd == "check" or (cmd == "curve" and "check" in entry.verbs):
                 if not any(prm.name == "d" for prm in entry.params):  # else the model's own d is used
                     pm.add_argument("--d", type=int, default=400,
                                     help="dimension of the simulation (default 400)")
                 pm.add_argument("--seeds", type=int, default=20, help="independent draws (default 20)")
                 pm.add_argument("--seed", type=int, default=0, help="base random seed")
             if cmd == "derive":
-                pm.add_argument("--limit", metavar="PARAM=VALUE", help="e.g. lam=0")
+                pm.add_argument("--limit", metavar="PARAM=VALUE", help="e.g. lam=0 or psi1=oo")
                 pm.add_argument("--series", metavar="PARAM=VALUE", help="e.g. lam=0")
                 pm.add_argument("--order", type=int, default=2, help="order of --series (default 2)")
-                pm.add_argument("--regime", help="one named regime (e.g. 'gamma<1')")
+            if cmd in ("derive", "verify"):
+                names = ", ".join(repr(k) for k in entry.symbolic.regimes) if entry.symbolic.regimes else "none"
+                pm.add_argument("--regime", help=f"a named regime ({names}) or inequalities "
+                                "such as '0 < gamma < 1'")
+            if cmd == "verify":
+                pm.add_argument("--claim", required=True, metavar="EXPR",
+                                help="the claimed closed form in the parameter names, e.g. "
+                                     "'sigma2*gamma/(1-gamma)'")
+                pm.add_argument("--output", default="risk", help="the output (or unknown) claimed (default risk)")
+                pm.add_argument("--fixed", metavar="PARAM=VALUE,...", help="parameters held fixed, e.g. lam=0")
+                pm.add_argument("--points", type=int, default=20, help="random points (default 20)")
+                pm.add_argument("--precision", type=int, default=30, help="digits of the check (default 30)")
+                pm.add_argument("--seed", type=int, default=0, help="random seed of the points")
         if cmd == "check":
             _add_experiments(msub)
     return parser
@@ -344,7 +549,7 @@ def _add_experiments(msub):
     from theory_checks.experiments import EXPERIMENTS, get_experiment
     for name in EXPERIMENTS:
         exp = get_experiment(name)
-        pm = msub.add_parser(name, help=exp.description)
+        pm = msub.add_parser(name, help=exp.description, allow_abbrev=False)
         _add_format(pm)
         pm.add_argument("--digits", type=int, default=6, help="significant digits in tables")
         for opt in exp.options:
@@ -382,11 +587,11 @@ def main(argv=None) -> int:
             from .curves import get_model
             entry = get_model(args.model)
             text = {"risk": _cmd_risk, "curve": _cmd_curve, "check": _cmd_check,
-                    "derive": _cmd_derive}[args.command](args, entry)
-    except ValueError as e:
+                    "derive": _cmd_derive, "verify": _cmd_verify}[args.command](args, entry)
+    except (ValueError, ImportError) as e:
         parser.exit(2, f"asymptotics: error: {e}\n")
-    except ImportError as e:
-        parser.exit(2, f"asymptotics: error: {e}\n")
+    except MemoryError:
+        parser.exit(2, "asymptotics: error: out of memory; lower the sizes (or ASYMPTOTICS_MAX_MEMORY)\n")
     _emit(text)
     return args._exit
 

@@ -15,6 +15,10 @@ Number formats, by output:
 * ``table`` (terminal), ``markdown`` and ``latex`` are for people: floats are rounded to
   ``digits`` significant digits (default 8); infinity is ``inf`` (``$\\infty$`` in LaTeX).
 
+A value ``None`` (e.g. the outputs of a point the solver could not solve, whose ``status`` says
+why) is ``null`` in JSON, an empty field in CSV and ``—`` in tables, Markdown and LaTeX (``--``); a
+key a record does not have is an empty cell (omitted in JSON).
+
 A NaN is never written: a NaN in a record is a bug upstream (every model validates its inputs and
 never returns NaN), so :func:`format_records` raises ``ValueError`` naming the record and column.
 
@@ -153,9 +157,19 @@ def _full(value) -> str:
     return str(value)
 
 
+_NONE_TEXT = "\u2014"   # an em dash: "no value" (a failed point), not a missing column
+_MISSING = object()
+
+
+def _cell(row, col):
+    return row[col] if col in row else _MISSING
+
+
 def _human(value, digits: int) -> str:
-    if value is None:
+    if value is _MISSING:
         return ""
+    if value is None:
+        return _NONE_TEXT
     if isinstance(value, bool) or isinstance(value, str):
         return str(value)
     if isinstance(value, int):
@@ -166,8 +180,10 @@ def _human(value, digits: int) -> str:
 
 
 def _latex_number(value, digits: int) -> str:
-    if value is None:
+    if value is _MISSING:
         return ""
+    if value is None:
+        return "--"
     if isinstance(value, LatexMath):
         return f"${value}$"
     if isinstance(value, bool) or isinstance(value, str):
@@ -236,7 +252,7 @@ def _fmt_csv(rows, cols, meta) -> str:
 
 
 def _fmt_table(rows, cols, meta, digits) -> str:
-    cells = [[_human(r.get(c), digits) for c in cols] for r in rows]
+    cells = [[_human(_cell(r, c), digits) for c in cols] for r in rows]
     widths = [max([len(c)] + [len(row[j]) for row in cells]) for j, c in enumerate(cols)]
     numeric = [_is_numeric_column(rows, c) for c in cols]
 
@@ -263,7 +279,7 @@ def _fmt_markdown(rows, cols, meta, digits) -> str:
     out.append("| " + " | ".join(_md_escape(c) for c in cols) + " |")
     out.append("| " + " | ".join("---:" if num else "---" for num in numeric) + " |")
     for r in rows:
-        out.append("| " + " | ".join(_md_escape(_human(r.get(c), digits)) for c in cols) + " |")
+        out.append("| " + " | ".join(_md_escape(_human(_cell(r, c), digits)) for c in cols) + " |")
     return "\n".join(out)
 
 
@@ -275,7 +291,7 @@ def _fmt_latex(rows, cols, meta, digits, caption, label) -> str:
     body = [f"\\begin{{tabular}}{{{spec}}}", r"\toprule",
             " & ".join(_latex_header(c) for c in cols) + r" \\", r"\midrule"]
     for r in rows:
-        body.append(" & ".join(_latex_number(r.get(c), digits) for c in cols) + r" \\")
+        body.append(" & ".join(_latex_number(_cell(r, c), digits) for c in cols) + r" \\")
     body += [r"\bottomrule", r"\end{tabular}"]
     out = []
     if meta is not None:
@@ -395,13 +411,14 @@ def _series_groups(rows, key):
     return groups
 
 
-def _xy(rows, x, y, where):
+def _xy(rows, x, y, where, gaps=False):
+    """Sorted (x, y) arrays; with ``gaps`` a ``None`` y (a failed point) is NaN, a gap in the line."""
     pts = []
     for i, r in enumerate(rows):
         for k in (x, y):
-            if k not in r or r[k] is None:
+            if k not in r or (r[k] is None and not (gaps and k == y)):
                 raise ValueError(f"{where}[{i}] has no value for column {k!r}")
-        xv, yv = r[x], r[y]
+        xv, yv = r[x], (math.nan if r[y] is None else r[y])
         if isinstance(xv, (str, bool)) or isinstance(yv, (str, bool)):
             raise ValueError(f"{where}[{i}]: columns {x!r} and {y!r} must be numeric")
         pts.append((float(xv), float(yv)))
@@ -424,7 +441,8 @@ def plot_curve(records, x, y, *, mc=None, path, logx=False, logy=False, title=No
         series: optional column; one line per distinct value (first-seen order).
 
     Points where ``y`` is infinite (a diverging risk) are omitted from the line, which is broken
-    there, and marked by a triangle at the top edge of the axes, with a legend note. Monte Carlo
+    there, and marked by a triangle at the top edge of the axes, with a legend note. Points where
+    ``y`` is ``None`` (not solved) are a gap in the line. Monte Carlo
     records whose ``theory`` is ``+inf`` (verdict ``"diverges"``) are not drawn either: their
     mean is finite but dominated by heavy tails.
 
@@ -459,10 +477,10 @@ def plot_curve(records, x, y, *, mc=None, path, logx=False, logy=False, title=No
     colors = {}
     any_inf = drew_mc = False
     for key, grp in groups.items():
-        xs, ys = _xy(grp, x, y, "records")
+        xs, ys = _xy(grp, x, y, "records", gaps=True)
         label = None if series is None else f"{_axis_label(series)} = {key}"
         inf = np.isinf(ys)
-        (line,) = ax.plot(xs, np.ma.masked_where(inf, ys), "-", label=label)
+        (line,) = ax.plot(xs, np.ma.masked_where(inf | np.isnan(ys), ys), "-", label=label)
         colors[key] = line.get_color()
         if inf.any():
             any_inf = True

@@ -169,3 +169,47 @@ def test_experiment_commands(capsys):
     with pytest.raises(SystemExit):
         main(["check", "lazy", "--widths", "64,abc"])
     assert "--widths" in capsys.readouterr().err
+
+
+def test_risk_precision_with_text_columns(capsys):
+    """--precision with a model that has text columns (kernel, energy): the text is kept."""
+    _, out = run(capsys, "risk", "kernel-ridge", "--d", "10", "--n", "50", "--lam", "1e-2",
+                 "--precision", "40", "--format", "json")
+    d = json.loads(out)
+    assert d["kernel"] == "exp" and d["energy"] == "0,1,1" and len(d["mp"]["risk"]) >= 40
+    assert float(d["mp"]["risk"]) == pytest.approx(d["risk"], rel=1e-15)
+
+
+def test_derive_regime_as_an_inequality(capsys):
+    _, named = run(capsys, "derive", "ridge", "--regime", "gamma<1", "--format", "json")
+    _, written = run(capsys, "derive", "ridge", "--regime", "0 < gamma < 1", "--format", "json")
+    assert json.loads(named) == json.loads(written)
+    _, flipped = run(capsys, "derive", "ridge", "--regime", "1 > gamma", "--format", "json")
+    assert json.loads(flipped) == json.loads(named)
+
+
+def test_verify_command(capsys):
+    code, out = run(capsys, "verify", "ridge", "--claim", "sigma2*gamma/(1-gamma)", "--regime", "gamma<1",
+                    "--fixed", "lam=0", "--points", "5", "--format", "json")
+    d = json.loads(out)
+    assert code == 0 and d["ok"] is True and d["max_rel_diff"] < 1e-25
+    code, out = run(capsys, "verify", "ridge", "--claim", "sigma2/(1-gamma)", "--regime", "gamma<1",
+                    "--fixed", "lam=0", "--points", "5")
+    assert code == 1 and "DISAGREES" in out
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["derive", "ridge", "--limit", "lam=gamma"], "--limit: cannot read the value of lam"),
+    (["derive", "ridge", "--limit", "mu=0"], "unknown parameter 'mu'"),
+    (["derive", "ridge", "--series", "lam=oo"], "infinity"),
+    (["derive", "ridge", "--regime", "gamma == 1"], "a regime is an interval"),
+    (["derive", "ridge", "--regime", "gamma < 1 < 2"], "must be a parameter"),
+    (["verify", "ridge", "--claim", "gamma +"], "cannot read the claimed expression"),
+    (["verify", "ridge", "--claim", "gamma + foo"], "unknown symbols foo"),
+])
+def test_derive_and_verify_input_errors(capsys, argv, msg):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert msg in err and "Traceback" not in err, err

@@ -43,8 +43,10 @@ def test_verify_reports_the_largest_discrepancy():
     assert not bad.ok and bad.max_rel_diff > 1e-3 and set(bad.worst_point) == set(RIDGE.parameter_names)
     with pytest.raises(ValueError, match="unknown symbols"):
         verify(RIDGE, "gamma + foo")
+    with pytest.raises(ValueError, match="unknown symbols zeta"):
+        verify(RIDGE, "gamma + zeta")   # a name, never sympy's zeta function (no sympify)
     with pytest.raises(ValueError, match="cannot read"):
-        verify(RIDGE, "gamma + zeta")
+        verify(RIDGE, "gamma + (")
     with pytest.raises(ValueError, match="no output"):
         verify(RIDGE, "gamma", output="nonsense")
 

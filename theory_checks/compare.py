@@ -172,7 +172,7 @@ def compare(theory, samples, *, allowance=0.0, k_se=3.0, params=None) -> Compari
     ...
     ValueError: samples must have at least 2 entries (one per seed), got 1
     """
-    arr = check_real("samples", samples)
+    arr = check_real("samples", samples, allow_empty=True)
     if arr.ndim != 1:
         raise ValueError(f"samples must be a 1-d array (one value per seed), got shape {arr.shape}")
     if arr.size < 2:
@@ -200,7 +200,7 @@ def compare_many(theory, samples, *, allowance=0.0, k_se=3.0, params=None) -> li
     >>> [(c.params["lam"], c.verdict) for c in cs]
     [(0.0, 'agree'), (1.0, 'agree')]
     """
-    arr = check_real("samples", samples)
+    arr = check_real("samples", samples, allow_empty=True)
     if arr.ndim != 2:
         raise ValueError(f"samples must be a 2-d array of shape (seeds, P), got shape {arr.shape}")
     n_seeds, p = arr.shape

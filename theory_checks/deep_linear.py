@@ -319,7 +319,7 @@ def gd_vs_ode(*, depth=3, shape=(5, 4), hidden=6, init_scale=0.3, horizon=2.0, n
             or any(k % n_times for k in iterations):
         raise ValueError(f"iterations must hold >= 5 distinct multiples of n_times={n_times} (the "
                          f"order fit has 4 coefficients), got {list(iterations)}")
-    epsilons = np.atleast_1d(check_real("epsilons", epsilons, low=0.0, low_open=True))
+    epsilons = np.atleast_1d(check_real("epsilons", epsilons, low=0.0, low_open=True, allow_empty=True))
     if epsilons.ndim != 1 or np.unique(epsilons).size != epsilons.size:
         raise ValueError(f"epsilons must be distinct perturbation sizes > 0 (1-d; epsilon = 0 is the "
                          f"balanced case, always measured), got {epsilons.tolist()}")

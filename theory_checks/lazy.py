@@ -817,7 +817,7 @@ def run(*, depth: int = 2, activation: str = "tanh", task: str = "tanh", d: int 
     eta = _scalar("eta", eta, low=0.0, low_open=True)
     alpha = _scalar("alpha", alpha, low=0.0, low_open=True)
     widths = [check_int("widths", w, low=2) for w in np.atleast_1d(widths)]
-    alphas = [float(a) for a in check_real("alphas", np.atleast_1d(alphas), low=0.0, low_open=True)]
+    alphas = [float(a) for a in check_real("alphas", np.atleast_1d(alphas), low=0.0, low_open=True, allow_empty=True)]
     alpha_width = check_int("alpha_width", alpha_width, low=2)
     for name, val in (("centering", centering), ("alpha_centering", alpha_centering)):
         if val not in CENTERINGS:

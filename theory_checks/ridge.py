@@ -89,7 +89,7 @@ def _scalar(name, value, **kw) -> float:
 
 
 def _lam_array(lam) -> np.ndarray:
-    arr = check_real("lam", lam, low=0.0)
+    arr = check_real("lam", lam, low=0.0, allow_empty=True)
     if arr.ndim > 1:
         raise ValueError(f"lam must be a scalar or a 1-d array, got shape {arr.shape}")
     arr = np.atleast_1d(arr)

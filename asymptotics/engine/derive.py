@@ -13,6 +13,10 @@ points of the regime is kept, and a mismatch raises ``ValueError`` instead of re
 * :func:`verify` -- checks a user's claimed closed form against the solved model at random points at
   high precision and reports the largest discrepancy.
 
+User strings (a claimed formula, a limit value, a regime's end points) are read by the whitelist
+parser of :mod:`asymptotics.numerics.expressions` in the model's parameter names, never by
+``sympify`` (which calls ``eval``).
+
 Regimes are intervals of parameters, e.g. ``{"gamma": (0, 1)}``. To let sympy drop absolute values
 and square roots of squares, a parameter restricted to an interval is written ``c - t`` or ``c + t``
 with ``t > 0`` around the regime's finite end point ``c`` (the upper end if the lower one is 0), and
@@ -28,6 +32,7 @@ import numpy as np
 import sympy as sp
 
 from .._validation import check_int
+from ..numerics.expressions import parse_expression
 from .fixedpoint import FixedPointModel, solve, solve_mp
 
 __all__ = ["closed_form", "limit", "series", "verify", "VerifyReport", "sample_points"]
@@ -47,6 +52,38 @@ def _outputs(model):
     return {k: v.doit() for k, v in model.expanded_outputs().items()}
 
 
+def _sym(model, value, what: str):
+    """A number or an expression of the model's parameters given by a user: strings through the
+    whitelist parser, numbers and sympy objects as they are, anything else refused."""
+    if isinstance(value, str):
+        return parse_expression(value, name=what, symbols={p.name: p for p in model.parameters},
+                                allow_infinity=True)
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"{what} must be a number or a sympy expression, got {value!r}")
+    if isinstance(value, (int, float, np.integer, np.floating, sp.Basic)) or hasattr(value, "_sympy_"):
+        return sp.sympify(value)  # not a string: converted, never parsed
+    from fractions import Fraction
+    if isinstance(value, Fraction):
+        return sp.Rational(value.numerator, value.denominator)
+    raise ValueError(f"{what} must be a number, a string or a sympy expression, got {type(value).__name__}")
+
+
+def _regime(model, regime):
+    """A regime with its end points read (user strings through the whitelist parser), before any
+    symbolic work."""
+    if regime is None:
+        return None
+    if not isinstance(regime, Mapping):
+        raise ValueError(f"regime must be a mapping parameter -> (low, high), got {type(regime).__name__}")
+    out = {}
+    for k, iv in regime.items():
+        _param(model, k)
+        if not isinstance(iv, (tuple, list)) or len(iv) != 2:
+            raise ValueError(f"the regime of {k} must be a pair (low, high), got {iv!r}")
+        out[k] = tuple(_sym(model, v, f"the regime of {k}") for v in iv)
+    return out
+
+
 def _param(model, name):
     for p in model.parameters:
         if p.name == name:
@@ -63,9 +100,7 @@ def sample_points(model: FixedPointModel, regime: Mapping | None = None, n_point
     may be another parameter (``{"psi1": (0, psi2)}``): it is drawn first.
     """
     rng = np.random.default_rng(seed)
-    regime = {k: tuple(sp.sympify(v) for v in iv) for k, iv in (regime or {}).items()}
-    for k in regime:
-        _param(model, k)
+    regime = _regime(model, regime) or {}
     pts: dict = {}
 
     def draw(k):
@@ -100,7 +135,7 @@ def _regime_substitution(model, regime):
     for k, (lo, hi) in (regime or {}).items():
         p = _param(model, k)
         t = sp.Symbol(f"t_{k}", positive=True)
-        lo, hi = sp.sympify(lo), sp.sympify(hi)
+        lo, hi = _sym(model, lo, f"the regime of {k}"), _sym(model, hi, f"the regime of {k}")
         if lo != 0 and lo.is_finite is not False:
             fwd[p], back[t] = lo + t, p - lo
         elif hi.is_finite is not False:
@@ -151,6 +186,7 @@ def closed_form(model: FixedPointModel, regime: Mapping | None = None, *, seed: 
         gamma/2 + lam/2 + sqrt(gamma**2 + 2*gamma*lam - 2*gamma + lam**2 + 2*lam + 1)/2 - 1/2
     """
     _check_symbolic(model)
+    regime = _regime(model, regime)
     cands = sp.solve(_equations(model), list(model.unknowns), dict=True)
     if not cands:
         raise ValueError(f"{model.name}: sympy found no closed-form solution")
@@ -191,12 +227,13 @@ def limit(model: FixedPointModel, param: str, value, regime: Mapping | None = No
     """
     _check_symbolic(model)
     p = _param(model, param)
-    value = sp.sympify(value)
+    value = _sym(model, value, "the limit value")
+    regime = _regime(model, regime)
     at_infinity = value == sp.oo
     if not (value.is_finite or at_infinity):
         raise ValueError(f"the limit value must be a number or oo, got {value}")
     if regime and param in regime:
-        lo, hi = (sp.sympify(v) for v in regime[param])
+        lo, hi = (_sym(model, v, f"the regime of {param}") for v in regime[param])
         inside = (lo <= value) & (value <= hi)
         if inside in (sp.false, False):
             raise ValueError(f"the limit {param} -> {value} lies outside the regime {param} in ({lo}, {hi})")
@@ -276,17 +313,20 @@ def series(model: FixedPointModel, output: str, param: str, value, order: int = 
         >>> sp.simplify(s.subs(RIDGE.parameters[1], 0) - limit(RIDGE, "lam", 0, {"gamma": (0, 1)})["risk"])
         0
     """
+    p = _param(model, param)
+    value = _sym(model, value, "the series point")  # user input is read before any work
+    if not value.is_number or not value.is_finite:
+        raise ValueError(f"the series point must be a finite number, got {value}")
+    order = check_int("order", order, low=1, high=20)
+    regime = _regime(model, regime)
     cf = closed_form(model, regime, seed=seed)
     if output not in cf:
         raise ValueError(f"{model.name} has no output {output!r}; outputs are {', '.join(cf)}")
-    p = _param(model, param)
-    order = check_int("order", order, low=1, high=20)
     # the regime selects the branch; the expansion variable itself is not re-parametrized
     fwd, back = _regime_substitution(model, {k: v for k, v in (regime or {}).items() if k != param})
     pos = _positive(model)
     e = cf[output].xreplace(fwd).xreplace(pos)
     ppos = pos.get(p, p)
-    value = sp.sympify(value)
     h = sp.Symbol("h_series", positive=True)
     s = sp.series(e, ppos, value, order).removeO().subs(ppos, value + h)
     # group the terms by their power of h = param - value and simplify each coefficient
@@ -353,20 +393,28 @@ def verify(model: FixedPointModel, claimed, output: str = "risk", regime: Mappin
     if output not in names:
         raise ValueError(f"{model.name} has no output {output!r}; choose one of {', '.join(sorted(names))}")
     local = {p.name: p for p in model.parameters}
-    try:
-        expr = sp.sympify(claimed, locals=local) if isinstance(claimed, str) else sp.sympify(claimed)
-    except (sp.SympifyError, SyntaxError, TypeError) as e:
-        raise ValueError(f"cannot read the claimed expression {claimed!r}: {e}") from None
+    if isinstance(claimed, str):
+        # any identifier is read as a symbol (then reported below as unknown); nothing is evaluated
+        from ..numerics.expressions import FUNCTIONS, CONSTANTS, names_in
+        try:
+            extra = {n: sp.Symbol(n) for n in names_in(claimed, name="claimed")
+                     if n not in local and n not in FUNCTIONS and n not in CONSTANTS}
+            expr = parse_expression(claimed, name="claimed", symbols={**local, **extra})
+        except ValueError as e:
+            raise ValueError(f"cannot read the claimed expression: {e}") from None
+    else:
+        expr = _sym(model, claimed, "claimed")
     free = {s.name for s in expr.free_symbols} - set(local)
     if free:
         raise ValueError(f"the claimed expression uses unknown symbols {', '.join(sorted(free))}; "
                          f"parameters are {', '.join(model.parameter_names)}")
     expr = expr.xreplace({s: local[s.name] for s in expr.free_symbols})
     f = sp.lambdify(model.parameters, expr, modules="mpmath")
-    pts = sample_points(model, regime, n_points=n_points, seed=seed, fixed=fixed)
-    sol = solve(model, pts)
     precision = check_int("precision", precision, low=15, high=10000)
     n_points = check_int("n_points", n_points, low=1, high=10000)
+    regime = _regime(model, regime)
+    pts = sample_points(model, regime, n_points=n_points, seed=seed, fixed=fixed)
+    sol = solve(model, pts)
     tol = 10.0 ** (5 - precision) if tol is None else tol
     worst = (-1.0, 0.0, {})
     with mpmath.workdps(precision):

@@ -71,6 +71,7 @@ from mpmath.calculus.quadrature import TanhSinh
 
 from asymptotics._validation import check_int, check_real
 from asymptotics.activations import SYMBOL, Activation, _mp_of, get_activation, to_exact
+from asymptotics.numerics.expressions import parse_expression
 
 __all__ = ["HermiteExpansion", "hermite_coefficients", "gaussian_expectation", "normalized_hermite",
            "coefficient_by_integration", "EXACT_KMAX_LIMIT", "KMAX_LIMIT", "QUADRATURE_KMAX_LIMIT",
@@ -621,7 +622,7 @@ def coefficient_by_integration(expr, k: int, *, q=1, symbol=None) -> sympy.Expr:
     x = symbol if symbol is not None else SYMBOL
     q = to_exact("q", q, low=0, low_open=True)
     g = sympy.Dummy("g", real=True)
-    f = sympy.sympify(expr).subs(x, sympy.sqrt(q) * g)
+    f = (parse_expression(expr, name="expr", symbols=[x]) if isinstance(expr, str) else sympy.sympify(expr)).subs(x, sympy.sqrt(q) * g)
     f = f.rewrite(sympy.Piecewise) if f.has(sympy.Max, sympy.Min, sympy.Abs, sympy.sign, sympy.Heaviside) else f
     weight = sympy.exp(-g ** 2 / 2) / sympy.sqrt(2 * sympy.pi)
     integrand = (f ** 2 if k == -1 else f * sympy.hermite_prob(k, g)) * weight
@@ -1035,7 +1036,7 @@ def gaussian_expectation(func, *, q=1.0, kinks=(), precision: int = 30):
     act = func if isinstance(func, Activation) else (
         get_activation(func) if isinstance(func, (str, sympy.Basic)) else get_activation(func, kinks=kinks))
     _check_precision(act, precision)
-    all_kinks = tuple(sorted(set(act.kinks) | {float(k) for k in check_real("kinks", list(kinks)).ravel()}))
+    all_kinks = tuple(sorted(set(act.kinks) | {float(k) for k in check_real("kinks", list(kinks), allow_empty=True).ravel()}))
     with mpmath.workdps(precision + _GUARD):
         val, _ = _expectation(act.mp_func, mpmath.sqrt(_mp_of(q_exact)), all_kinks, precision, f"E[{act.name}]")
     with mpmath.workdps(precision):

@@ -54,7 +54,8 @@ import numpy as np
 import sympy as sp
 
 from .._validation import as_output, check_array_1d, check_int, check_real, check_same_length
-from ..engine.fixedpoint import FixedPointModel, Solution, Trace, solve, DEFAULT_TOL
+from ..engine.fixedpoint import DEFAULT_ACCURACY, DEFAULT_TOL, FixedPointModel, Solution, Trace, keep_mp, solve
+from ..engine.roundoff import group, ratio
 
 __all__ = [
     "RIDGE", "RIDGE_SPECTRUM", "LIMIT_WITNESSES", "risk", "spectrum_risk", "mp_closed_form", "ridgeless_risk",
@@ -103,12 +104,18 @@ def _iso_singular(p, spectrum):
                   "variance": var, "risk": var, "risk_total": var + p["sigma2"]}
 
 
+def _iso_exact(p, spectrum):
+    # ridgeless below the threshold: kappa = 0 exactly (the other root, gamma - 1, is negative)
+    return (p["lam"] == 0) & (p["gamma"] < 1), {"kappa": 0.0}
+
+
 def _admissible(p, u, one_minus_df2_over_n):
     # the physical (Stieltjes) branch: kappa >= lam >= 0 and 1 - df2/n > 0
     return (u["kappa"] >= p["lam"] * (1 - 1e-12)) & (one_minus_df2_over_n > 0)
 
 
-RIDGE = FixedPointModel(
+_D_iso = _one_minus_gamma + kappa * (2 + kappa)   # (1 + kappa)^2 (1 - df2/n)
+_ISO = dict(
     name="ridge",
     parameters=(gamma, lam, r2, sigma2),
     unknowns=(kappa,),
@@ -116,23 +123,36 @@ RIDGE = FixedPointModel(
     # floating point near gamma = 1, by Sterbenz's lemma) so that neither the residual, its
     # Jacobian 2 kappa + 1 - gamma - lam, nor 1 - df2/n cancels catastrophically at the threshold.
     equations=(kappa ** 2 + (_one_minus_gamma - lam) * kappa - lam,),
-    outputs={
-        "df1_over_n": gamma / (1 + kappa),
-        "df2_over_n": gamma / (1 + kappa) ** 2,
-        # 1 - df2/n = (1 - gamma + kappa (2 + kappa)) / (1 + kappa)^2
-        "bias": r2 * kappa ** 2 / (_one_minus_gamma + kappa * (2 + kappa)),
-        "variance": sigma2 * gamma / (_one_minus_gamma + kappa * (2 + kappa)),
-        "risk": sp.Symbol("bias") + sp.Symbol("variance"),
-        "risk_total": sp.Symbol("risk") + sigma2,
-    },
     source=SOURCE_ISO,
     lower_bounds=(0.0,),
     initial_guess=lambda gamma, lam, r2, sigma2: (_iso_kappa(gamma, lam),),
     admissible=lambda p, u, t: _admissible(p, u, (1 - p["gamma"]) + u["kappa"] * (2 + u["kappa"])),
     singular=_iso_singular,
+    exact=_iso_exact,
     symbols_doc=_SYMBOLS_DOC,
+)
+_ISO_OUTPUTS = {
+    "df1_over_n": gamma / (1 + kappa),
+    "df2_over_n": gamma / (1 + kappa) ** 2,
+    # 1 - df2/n = (1 - gamma + kappa (2 + kappa)) / (1 + kappa)^2
+    "bias": r2 * kappa ** 2 / _D_iso,
+    "variance": sigma2 * gamma / _D_iso,
+    "risk": sp.Symbol("bias") + sp.Symbol("variance"),
+    "risk_total": sp.Symbol("risk") + sigma2,
+}
+
+#: What the solver evaluates: the same outputs, the bias as r2 kappa (kappa/D) instead of
+#: r2 kappa^2/D (at gamma -> 1-, lam -> 0, kappa^2 underflows before the division by the small D
+#: would bring it back; issue 12).
+RIDGE_NUMERIC = FixedPointModel(
+    outputs={"kappa": kappa, **_ISO_OUTPUTS, "bias": r2 * kappa * group(kappa / _D_iso)}, **_ISO)
+
+RIDGE = FixedPointModel(
+    outputs=_ISO_OUTPUTS,
     sample_ranges={"gamma": (0.1, 5.0), "lam": (0.01, 2.0), "r2": (0.1, 3.0), "sigma2": (0.1, 3.0)},
     regimes={"gamma<1": {"gamma": (0, 1)}, "gamma>1": {"gamma": (1, sp.oo)}},
+    numeric=RIDGE_NUMERIC,
+    **_ISO,
 )
 
 
@@ -151,32 +171,58 @@ def _spec_singular(p, spectrum):
     return mask, {"kappa": 0.0, "df1": float(rank), "df2": float(rank), "bias": 0.0, "variance": var, "risk": var, "risk_total": var + p["sigma2"]}
 
 
+def _spec_exact(p, spectrum):
+    # ridgeless with more samples than dimensions: 1 - df1/n >= 1 - d/n > 0 for every kappa > 0,
+    # so the only root is kappa = 0, exactly (Newton would only approach it through subnormals)
+    d = np.count_nonzero(spectrum["s"] > 0)
+    return (p["lam"] == 0) & (p["n"] > d), {"kappa": 0.0}
+
+
+# The spectral model, written without cancellation or overflow (issue 12): with q_i = s_i/(s_i + kappa)
+# and c_i = kappa/(s_i + kappa) = 1 - q_i, both computed directly (``ratio``), and d_> the number of
+# components with s_i >= kappa,
+#   n (1 - df1/n) = n - d_> + sum_{s_i >= kappa} c_i - sum_{s_i < kappa} q_i,
+# where n - d_> is one exact number (``group``) and every term of the sums is at most 1/2: the
+# equation kappa (1 - df1/n) = lam then loses no digits to the O(1) parts of the degrees of freedom
+# (the plain form kappa - lam - kappa df1/n lost all of them at n = d, lam -> 0, and the roots of
+# spectra spanning many orders of magnitude). kappa^2 beta2 s/(s+kappa)^2 = kappa beta2 q c never
+# forms (s + kappa)^2 (eigenvalues up to ~1e300) nor kappa^2 (underflow), and the bias is
+# kappa (sum_i beta2_i q_i c_i / (1 - df2/n)). At kappa = 0 (lam = 0, n > d): 1 - df2/n = (n - d)/n.
+nd, dmix = sp.symbols("d_kappa delta_kappa", real=True)
+_q, _c = ratio(s, kappa), ratio(kappa, s)
+_one_minus_df2n_spec = sp.Piecewise((lam / kappa + ddf / n, kappa > 0), (group(n - nd) / n, True))
+
 RIDGE_SPECTRUM = FixedPointModel(
     name="ridge-spectrum",
     parameters=(n, lam, sigma2),
     unknowns=(kappa,),
-    equations=(kappa - lam - kappa * df1 / n,),
-    traces=(Trace(df1, s / (s + kappa), "first degrees of freedom"),
-            Trace(df2, s ** 2 / (s + kappa) ** 2, "second degrees of freedom"),
-            Trace(bsum, b * s / (s + kappa) ** 2, "signal left by the shrinkage"),
-            Trace(ddf, s * kappa / (s + kappa) ** 2, "df1 - df2")),
+    equations=(kappa * (group(n - nd) + dmix) / n - lam,),
+    traces=(Trace(nd, sp.Piecewise((1, s >= kappa), (0, True)), "number of eigenvalues >= kappa"),
+            Trace(dmix, sp.Piecewise((_c, s >= kappa), (-_q, True)), "d_> - df1"),
+            Trace(df1, _q, "first degrees of freedom"),
+            Trace(df2, _q ** 2, "second degrees of freedom"),
+            Trace(bsum, b * _q * _c, "signal left by the shrinkage over kappa"),
+            Trace(ddf, _q * _c, "df1 - df2")),
     components=(s, b),
     outputs={
         "df1": df1,
         "df2": df2,
-        "bias": kappa ** 2 * bsum / _one_minus_df2n,
-        "variance": sigma2 * (df2 / n) / _one_minus_df2n,
+        # kappa (sum beta2 q c / D): never kappa^2 (or c^2) before the division by the small D
+        "bias": kappa * group(bsum / _one_minus_df2n_spec),
+        "variance": sigma2 * (df2 / n) / _one_minus_df2n_spec,
         "risk": sp.Symbol("bias") + sp.Symbol("variance"),
         "risk_total": sp.Symbol("risk") + sigma2,
     },
     source=SOURCE_SPECTRUM,
     lower_bounds=(0.0,),
-    # kappa <= lam + tr(Sigma)/n; Newton from this upper bound converges monotonically (convexity)
+    # kappa <= lam + tr(Sigma)/n; Newton from this upper bound converges monotonically (the residual,
+    # kappa - lam - kappa df1/n written as above, is convex in kappa)
     initial_guess=lambda n, lam, sigma2, spectrum: (lam + np.sum(spectrum["s"]) / n,),
     admissible=lambda p, u, t: _admissible(p, u, np.where(
         u["kappa"] > 0, p["lam"] / np.where(u["kappa"] > 0, u["kappa"], 1.0) + t["df1_minus_df2"] / p["n"],
-        1 - t["df2"] / p["n"])),
+        (p["n"] - t["d_kappa"]) / p["n"])),
     singular=_spec_singular,
+    exact=_spec_exact,
     symbols_doc=_SYMBOLS_DOC,
     sample_ranges={"n": (10.0, 1000.0), "lam": (0.01, 2.0), "sigma2": (0.1, 3.0)},
 )
@@ -200,7 +246,8 @@ def _check(**values) -> dict:
 
 
 def risk(gamma, lam=0.0, r2=1.0, sigma2=1.0, *, precision: int | None = None,
-         tol: float = DEFAULT_TOL, errors: str = "raise") -> Solution:
+         tol: float = DEFAULT_TOL, errors: str = "raise", accuracy: float = DEFAULT_ACCURACY,
+         resolve: bool = True) -> Solution:
     """Asymptotic risk of ridge regression with isotropic Gaussian design.
 
     Broadcasts over its array arguments like a numpy ufunc: a whole grid is solved in one call.
@@ -210,10 +257,14 @@ def risk(gamma, lam=0.0, r2=1.0, sigma2=1.0, *, precision: int | None = None,
         lam: ridge penalty >= 0 (``0`` gives the minimum-norm interpolator for ``gamma > 1``).
         r2: ``||beta||^2`` >= 0.
         sigma2: noise variance >= 0.
-        precision: if given, re-solve each point in mpmath at this many digits.
+        precision: if given, re-solve each point in mpmath at this many digits (parameters given as
+            mpmath numbers are then used at their full precision).
         tol: Newton step tolerance (double precision).
         errors: ``"raise"`` or ``"mask"`` for points that could not be solved (see
             :func:`asymptotics.engine.solve`).
+        accuracy: bound on the estimated relative error of every output (default ``1e-10``);
+        resolve: re-solve points whose estimate exceeds it in mpmath (default), else mask or raise
+            (the accuracy contract of :mod:`asymptotics.engine.fixedpoint`).
 
     Returns:
         A :class:`~asymptotics.engine.fixedpoint.Solution` with outputs ``risk`` (excess risk),
@@ -228,22 +279,28 @@ def risk(gamma, lam=0.0, r2=1.0, sigma2=1.0, *, precision: int | None = None,
         >>> sol.risk.round(6)
         array([0.603567, 1.227707])
     """
-    p = _check(gamma=gamma, lam=lam, r2=r2, sigma2=sigma2)
-    return solve(RIDGE, p, precision=precision, tol=tol, errors=errors)
+    raw = dict(gamma=gamma, lam=lam, r2=r2, sigma2=sigma2)
+    p = {k: keep_mp(raw[k], v, precision) for k, v in _check(**raw).items()}
+    return solve(RIDGE, p, precision=precision, tol=tol, errors=errors, accuracy=accuracy, resolve=resolve)
 
 
-def _check_spectrum(eigs, beta2):
-    eigs = check_array_1d("eigs", eigs, low=0.0)
-    beta2 = check_array_1d("beta2", beta2, low=0.0)
-    check_same_length(eigs=eigs, beta2=beta2)
-    if not (eigs > 0).any():
+def _check_spectrum(eigs, beta2, precision=None):
+    eigs_f = check_array_1d("eigs", eigs, low=0.0)
+    beta2_f = check_array_1d("beta2", beta2, low=0.0)
+    check_same_length(eigs=eigs_f, beta2=beta2_f)
+    if not (eigs_f > 0).any():
         raise ValueError("eigs must have at least one positive eigenvalue")
-    keep = eigs > 0  # null directions of Sigma carry no risk and no degrees of freedom
-    return eigs[keep], beta2[keep]
+    if not np.isfinite(np.sum(eigs_f)):
+        raise ValueError("eigs: the trace sum(eigs) overflows double precision; rescale the spectrum")
+    keep = eigs_f > 0  # null directions of Sigma carry no risk and no degrees of freedom
+    e = keep_mp(eigs, eigs_f, precision)
+    b2 = keep_mp(beta2, beta2_f, precision)
+    return np.asarray(e).ravel()[keep], np.asarray(b2).ravel()[keep]
 
 
 def spectrum_risk(eigs, beta2, n, lam=0.0, sigma2=1.0, *, precision: int | None = None,
-                  tol: float = DEFAULT_TOL, errors: str = "raise") -> Solution:
+                  tol: float = DEFAULT_TOL, errors: str = "raise", accuracy: float = DEFAULT_ACCURACY,
+                  resolve: bool = True) -> Solution:
     """Deterministic-equivalent risk of ridge regression with covariance eigenvalues ``eigs``.
 
     Args:
@@ -253,7 +310,8 @@ def spectrum_risk(eigs, beta2, n, lam=0.0, sigma2=1.0, *, precision: int | None 
         n: number of samples (> 0; may be an array to sweep the sample size).
         lam: ridge penalty >= 0.
         sigma2: noise variance >= 0.
-        precision, tol, errors: as in :func:`risk`.
+        precision, tol, errors, accuracy, resolve: as in :func:`risk` (eigenvalues and weights given
+            as mpmath numbers enter the ``precision`` path at full precision).
 
     Returns:
         A Solution with ``risk``, ``bias``, ``variance``, ``risk_total``, ``df1``, ``df2`` and
@@ -264,38 +322,67 @@ def spectrum_risk(eigs, beta2, n, lam=0.0, sigma2=1.0, *, precision: int | None 
         >>> round(sol.risk, 12)  # = sigma2 gamma/(1-gamma) at gamma = 1/2
         1.0
     """
-    eigs, beta2 = _check_spectrum(eigs, beta2)
-    p = _check(n=n, lam=lam, sigma2=sigma2)
+    eigs, beta2 = _check_spectrum(eigs, beta2, precision)
+    raw = dict(n=n, lam=lam, sigma2=sigma2)
+    p = {k: keep_mp(raw[k], v, precision) for k, v in _check(**raw).items()}
+    tr = float(np.sum(np.asarray(eigs, dtype=float)))
+    if tr / float(np.min(np.asarray(p["n"], dtype=float))) > 1e306:
+        raise ValueError(f"n: tr(Sigma)/n must be at most 1e306 (kappa would overflow), got tr(Sigma) = "
+                         f"{tr:.3g} and n down to {float(np.min(np.asarray(p['n'], dtype=float))):.3g}")
     return solve(RIDGE_SPECTRUM, p, spectrum={"s": eigs, "beta2": beta2}, precision=precision,
-                 tol=tol, errors=errors)
+                 tol=tol, errors=errors, accuracy=accuracy, resolve=resolve)
+
+
+def _has_obj(a):
+    return isinstance(a, np.ndarray) and a.dtype == object
 
 
 # ---------------------------------------------------------------------- hand-written witnesses
 def _mp_stieltjes(gamma, lam, sqrt):
-    """``m(-lam)`` of the Marchenko-Pastur law of ratio gamma and ``dm/dlam`` (Hastie et al. 2019,
-    eq. (11)): ``m`` is the positive root of ``gamma lam m^2 + (1 - gamma + lam) m - 1 = 0``.
+    """``m(-lam)`` of the Marchenko-Pastur law of ratio gamma, ``root`` and ``root + b`` (Hastie et
+    al. 2019, eq. (11)): ``m`` is the positive root of ``gamma lam m^2 + a m - 1 = 0``,
+    ``a = 1 - gamma + lam``, ``root = sqrt(a^2 + 4 gamma lam) = sqrt(b^2 + 4 lam)`` with
+    ``b = 1 - gamma - lam``.
 
-    Written without cancellation: ``m = 2/(root + a)`` when ``a = 1 - gamma + lam >= 0`` and
-    ``(root - a)/(2 gamma lam)`` otherwise; ``dm/dlam = -m (gamma m + 1)/root`` by implicit
-    differentiation of the quadratic (its derivative in m at the root is ``root``).
+    Written without cancellation: ``m = 2/(root + a)`` when ``a >= 0`` and ``(root - a)/(2 gamma lam)``
+    otherwise; ``root + b = 4 lam/(root - b)`` when ``b < 0``.
     """
     a = 1 - gamma + lam
+    b = 1 - gamma - lam
     root = sqrt(a * a + 4 * gamma * lam)
     if isinstance(a, mpmath.mpf):
         m = 2 / (root + a) if a >= 0 else (root - a) / (2 * gamma * lam)
+        rb = root + b if b >= 0 else 4 * lam / (root - b)
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
             m = np.where(a >= 0, 2 / (root + a), (root - a) / (2 * gamma * lam))
-    return m, -m * (gamma * m + 1) / root
+            rb = np.where(b >= 0, root + b, 4 * lam / (root - b))
+    return m, root, rb
+
+
+def _mp_bias_variance(gamma, lam, r2, sigma2, sqrt):
+    m, root, rb = _mp_stieltjes(gamma, lam, sqrt)
+    # m'(-lam) = m (gamma m + 1)/root (implicit differentiation of the quadratic, whose derivative in
+    # m at the root is root); B = r2 lam^2 m' grouped as (lam m)(lam (gamma m + 1)/root) (no overflow)
+    bias = r2 * (lam * m) * (lam * (gamma * m + 1) / root)
+    # m - lam m' = m (root - lam gamma m - lam)/root, and lam gamma m = 1/m - a = (root - a)/2 by the
+    # quadratic, so m - lam m' = m (root + b)/(2 root): a product of positive factors (the plain
+    # difference cancels completely at small lam for gamma > 1 and at large lam)
+    var = sigma2 * gamma * m * rb / (2 * root)
+    return bias, var
 
 
 def mp_closed_form(gamma, lam, r2=1.0, sigma2=1.0, *, precision: int | None = None):
     """Hastie et al. (2019) Thm 2 / Cor. 5: ``(bias, variance)`` from the Marchenko–Pastur Stieltjes
     transform ``m``, ``B = r2 lam^2 m'(-lam)``, ``V = sigma2 gamma (m(-lam) - lam m'(-lam))``.
 
-    Domain ``1e-100 <= lam <= 1e100`` (``m ~ 1/lam`` for ``gamma > 1``, and ``m^2`` must stay finite in
-    double precision). An independent, hand-written witness of :func:`risk`; with ``precision`` it is
-    evaluated in mpmath at that many digits (scalars only).
+    Domain ``1e-150 <= lam <= 1e100`` (``gamma m <= gamma/lam`` must stay finite and the bias
+    ``~ lam^2`` must not underflow), the other parameters as in
+    :func:`risk`. Written without cancellation (:func:`_mp_bias_variance`; the textbook difference
+    ``m - lam m'`` lost every digit of the variance for ``gamma > 1`` at ``lam <= 1e-20`` and for
+    ``lam >= 1e20``: tests hold both forms to a 300-digit evaluation). An independent, hand-written
+    witness of :func:`risk`; with ``precision`` it is evaluated in mpmath at that many digits
+    (scalars only).
 
     Examples:
         >>> bias, var = mp_closed_form(2.0, 0.3, 1.3, 0.7)
@@ -303,19 +390,14 @@ def mp_closed_form(gamma, lam, r2=1.0, sigma2=1.0, *, precision: int | None = No
         (0.6882352941, 0.3294117647)
     """
     gamma, r2, sigma2 = _check(gamma=gamma, r2=r2, sigma2=sigma2).values()
-    # m ~ 1/lam for gamma > 1: m^2 must not overflow in double precision
-    lam = check_real("lam", lam, low=1e-100, high=1e100)
+    lam = check_real("lam", lam, low=1e-150, high=1e100)
     if precision is not None:
         with mpmath.workdps(precision + 10):
             g, l, rr, ss = (mpmath.mpf(float(v)) for v in (gamma, lam, r2, sigma2))
-            m, dm = _mp_stieltjes(g, l, mpmath.sqrt)
-            mprime = -dm  # m'(z) at z = -lam
-            out = (rr * l ** 2 * mprime, ss * g * (m - l * mprime))
+            out = _mp_bias_variance(g, l, rr, ss, mpmath.sqrt)
         with mpmath.workdps(precision):
             return tuple(+v for v in out)
-    m, dm = _mp_stieltjes(gamma, lam, np.sqrt)
-    mprime = -dm
-    bias, var = r2 * lam ** 2 * mprime, sigma2 * gamma * (m - lam * mprime)
+    bias, var = _mp_bias_variance(gamma, lam, r2, sigma2, np.sqrt)
     return as_output(bias), as_output(var)
 
 
@@ -323,15 +405,19 @@ def ridgeless_risk(gamma, r2=1.0, sigma2=1.0):
     """Hastie et al. (2019), Thm 1: the ``lam -> 0`` risk of the min-norm interpolator.
 
     ``sigma2 gamma/(1-gamma)`` for ``gamma < 1``; ``r2 (1 - 1/gamma) + sigma2/(gamma - 1)`` for
-    ``gamma > 1``; ``inf`` at ``gamma = 1``.
+    ``gamma > 1``; at ``gamma = 1`` ``inf`` if ``sigma2 > 0`` and ``0`` if ``sigma2 = 0`` (the
+    noiseless limit: the bias ``r2 (1 - 1/gamma)_+`` is continuous and 0 there, and :func:`risk` at
+    ``gamma = 1, lam = 0, sigma2 = 0`` gives 0 for every ``lam``).
 
     Examples:
         >>> ridgeless_risk([0.5, 1.0, 2.0], r2=1.0, sigma2=1.0)
         array([1. , inf, 1.5])
+        >>> ridgeless_risk(1.0, r2=1.0, sigma2=0.0)
+        0.0
     """
     g, r2, sigma2 = _check(gamma=gamma, r2=r2, sigma2=sigma2).values()
     g, r2, sigma2 = np.broadcast_arrays(g, r2, sigma2)
-    out = np.full(g.shape, np.inf)
+    out = np.where(sigma2 > 0, np.inf, 0.0)
     lo, hi = g < 1, g > 1
     out[lo] = sigma2[lo] * g[lo] / (1 - g[lo])
     out[hi] = r2[hi] * (1 - 1 / g[hi]) + sigma2[hi] / (g[hi] - 1)
