@@ -438,7 +438,7 @@ def _overflow(act, q_exact):
 
 def _kernel(activation, rho, kmax, tol, q, derivative, fname, method="auto"):
     act = get_activation(activation)
-    rho = check_real("rho", rho, low=-1, high=1, allow_empty=True)
+    rho = check_real("rho", rho, low=-1, high=1)     # an empty array: ValueError naming rho
     tol = float(check_real("tol", tol, low=0, low_open=True))
     if kmax is not None:
         kmax = check_int("kmax", kmax, low=0, high=_K_CAP_CLOSED)

@@ -106,7 +106,7 @@ def test_tail_counted_as_ridge_is_accurate():
 @pytest.mark.parametrize("kernel, d, match", [
     ("poly:1,-1", 5, "not positive semi-definite"),
     ("exp", 1, "d must be"),
-    ("nope", 5, "h must be"),
+    ("nope", 5, "kernel must be"),
 ])
 def test_sphere_bad_input(kernel, d, match):
     with pytest.raises(ValueError, match=match):
@@ -232,12 +232,57 @@ def test_trunc_tol_keyword_and_caps():
     b, sb = kr.sphere_risk("relu-nngp", 10, NS, 1e-3, 0.1, energy=[0, 1, 1])
     assert sa.kmax < sb.kmax and sa.truncation_error <= 1e-6
     assert np.abs(a.risk / b.risk - 1).max() <= 1e-6
-    with pytest.raises(ValueError, match=r"trunc_tol=1e-12, and kmax is capped at"):
-        kr.sphere_risk("relu-nngp", 2, 1e6, 1e-3, 0.1, energy=[0, 1, 1])
+    # beyond the degree cap relu-nngp's power-law tail is summed as a quadrature over the degree: the
+    # point is answered (it was refused), with a certified truncation error (test below checks the digits)
+    sol, spec = kr.sphere_risk("relu-nngp", 2, 1e6, 1e-3, 0.1, energy=[0, 1, 1])
+    assert spec.tail_nodes > 0 and spec.truncation_error <= 1e-12 and np.isfinite(sol.risk)
     with pytest.raises(ValueError, match="trunc_tol must be"):
         kr.sphere_risk("exp", 5, 10.0, trunc_tol=0.0)
     with pytest.raises(ValueError, match="pass a larger trunc_tol"):
         kr.sphere_spectrum("relu-nngp", 3)                    # n_max = 1e6 at d = 3
+
+
+def _relu_nngp_circle_reference(K, n, lam, sigma2):
+    """relu-nngp on the circle (d = 2) listed degree by degree up to K: xi_k = 2/(pi^2 (k^2 - 1)^2) for even
+    k (k = 0 included), xi_1 = 1/8, B(2, k) = 2 (k >= 1) -- the Fourier series of the arc-cosine kernel
+    h(cos t) = (sin t + (pi - t) cos t)/(2 pi), checked against mpmath quadrature below -- and the trace
+    beyond K (an mpmath sum) counted as ridge."""
+    import mpmath
+    k = np.arange(2, K + 1, 2, dtype=float)
+    xi = np.concatenate([[2 / np.pi ** 2, 1 / 8], 2 / (np.pi ** 2 * (k * k - 1) ** 2)])
+    m = np.concatenate([[1.0, 2.0], np.full(k.size, 2.0)])
+    with mpmath.workdps(30):
+        tail = float(mpmath.nsum(lambda j: 4 / (mpmath.pi ** 2 * ((2 * j) ** 2 - 1) ** 2), [K // 2 + 1, mpmath.inf]))
+    return kr.risk(xi, m, [0, 1, 1], n, lam, sigma2, tail=tail)
+
+
+def test_relu_nngp_beyond_the_degree_cap_against_the_circle_closed_form():
+    """Issue 12 fuzz: relu-nngp at small d and huge n was refused ("kmax is capped at 1996"). It is now
+    answered through the degree quadrature of the power-law tail; the digits are checked against the
+    closed-form Fourier coefficients on the circle summed directly over 4e5 (2e6) degrees."""
+    import mpmath
+    with mpmath.workdps(30):   # the closed form itself, against quadrature of h(cos t) cos(k t) / pi
+        h = lambda t: (mpmath.sin(t) + (mpmath.pi - t) * mpmath.cos(t)) / (2 * mpmath.pi)
+        for kk, want in [(0, 2 / mpmath.pi ** 2), (1, mpmath.mpf(1) / 8), (3, 0), (4, 2 / (mpmath.pi ** 2 * 225))]:
+            got = mpmath.quad(lambda t: h(t) * mpmath.cos(kk * t), [0, mpmath.pi]) / mpmath.pi
+            assert abs(got - want) < 1e-25
+    ns = np.array([1e4, 1e6, 1e8])
+    sol, spec = kr.sphere_risk("relu-nngp", 2, ns, 1e-3, 0.1, energy=[0, 1, 1])
+    assert spec.tail_nodes > 0 and spec.truncation_error <= 1e-12
+    ref = _relu_nngp_circle_reference(400000, ns, 1e-3, 0.1)
+    for o in ("risk", "bias", "variance"):
+        np.testing.assert_allclose(getattr(sol, o), getattr(ref, o), rtol=1e-14, atol=0)
+    # ridgeless and noiseless: the direct sum converges slowly (tail-as-ridge error ~ K^-3); the degree
+    # quadrature's answer is the limit the direct sums approach
+    sol0, spec0 = kr.sphere_risk("relu-nngp", 2, [1e3, 1e4], 0.0, 0.0, energy=[0, 1, 1])
+    assert spec0.truncation_error <= 1e-12
+    gaps = [np.abs(_relu_nngp_circle_reference(K, [1e3, 1e4], 0.0, 0.0).risk / sol0.risk - 1) for K in (400000, 2000000)]
+    assert np.all(gaps[1] < gaps[0] / 20) and gaps[1].max() < 1e-9, gaps
+    # the old route is worse and says so: the explicit cap kmax=1996 reports a truncation error > 1e-12
+    # and is that far off
+    capped, cs = kr.sphere_risk("relu-nngp", 2, ns, 1e-3, 0.1, energy=[0, 1, 1], kmax=1996)
+    assert cs.truncation_error > 1e-12
+    assert np.abs(capped.risk / ref.risk - 1).max() > 1e-13
 
 
 def test_relu_nngp_on_the_circle_at_degree_52_is_fast_and_valid():

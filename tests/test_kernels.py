@@ -147,7 +147,10 @@ def test_shapes_and_types():
     assert np.ndim(v) == 0 and np.ndim(e) == 0
     arr = dual_kernel("tanh", np.array([[0.1, -0.2, 0.3], [1.0, -1.0, 0.0]]))
     assert arr.shape == (2, 3)
-    assert dual_kernel("relu", []).shape == (0,)
+    with pytest.raises(ValueError, match="rho"):        # main's policy: an empty array names the parameter
+        dual_kernel("relu", [])
+    with pytest.raises(ValueError, match="rho"):
+        ntk("relu", [])
     assert dual_kernel_derivative("relu", [0.5]).shape == (1,)
 
 

@@ -203,15 +203,21 @@ class _Kernel:
     coeffs: tuple = ()        # the coefficients of a "poly:" kernel (lowest degree first)
 
 
-def _parse_poly(name: str):
+def _parse_poly(name: str, param: str = "h"):
     body = name.split(":", 1)[1]
+    parts = body.split(",")
+    if parts and parts[-1].strip() == "":
+        parts = parts[:-1]                  # a trailing comma is harmless
+    if any(c.strip() == "" for c in parts):
+        raise ValueError(f"{param}: polynomial {name!r} has an empty coefficient (it would shift the degrees); "
+                         "write every coefficient c0,c1,... (0 for a missing degree)")
     try:
-        coeffs = [float(c) for c in body.split(",") if c.strip() != ""]
+        coeffs = [float(c) for c in parts]
     except ValueError:
-        raise ValueError(f"h: could not parse polynomial coefficients in {name!r}; "
+        raise ValueError(f"{param}: could not parse polynomial coefficients in {name!r}; "
                          "expected 'poly:c0,c1,...'") from None
     if not coeffs or not all(math.isfinite(c) for c in coeffs):
-        raise ValueError(f"h: polynomial {name!r} needs at least one finite coefficient")
+        raise ValueError(f"{param}: polynomial {name!r} needs at least one finite coefficient")
     return coeffs
 
 
@@ -238,13 +244,14 @@ def _relu_nngp_taylor(kmax: int):
     return out
 
 
-def resolve_kernel(h) -> _Kernel:
+def resolve_kernel(h, name: str = "h") -> _Kernel:
     """Turn ``h`` (a name or a callable) into the kernel used by this module.
 
     Names: ``"exp"`` (``h(s) = e^s``), ``"relu-nngp"`` (the arc-cosine dual kernel of relu,
     :func:`asymptotics.kernels.arccos_kernel` of order 1), ``"poly:c0,c1,..."``
     (``h(s) = c0 + c1 s + ...``). A callable must map a numpy float array to an array of the same
-    shape.
+    shape. ``name`` is the caller's name of the parameter, used in error messages
+    (``kernel`` for :func:`asymptotics.models.kernel_ridge.sphere_risk`).
 
     >>> resolve_kernel("poly:1,0,2").np_fn(np.array([1.0]))
     array([3.])
@@ -252,25 +259,29 @@ def resolve_kernel(h) -> _Kernel:
     Traceback (most recent call last):
     ...
     ValueError: h must be a callable or one of 'exp', 'relu-nngp', 'poly:c0,c1,...', got 3
+    >>> resolve_kernel("softmax", name="kernel")
+    Traceback (most recent call last):
+    ...
+    ValueError: kernel must be a callable or one of 'exp', 'relu-nngp', 'poly:c0,c1,...', got 'softmax'
     """
     if isinstance(h, _Kernel):
         return h
     if isinstance(h, str):
-        name = h.strip().lower()
-        if name == "exp":
+        low = h.strip().lower()
+        if low == "exp":
             return _Kernel("exp", np.exp, mpmath.exp,
                            lambda K: [1 / math.factorial(j) for j in range(K + 1)], exact="exp")
-        if name in ("relu-nngp", "relu_nngp"):
+        if low in ("relu-nngp", "relu_nngp"):
             return _Kernel("relu-nngp", _relu_nngp, _relu_nngp_mp, _relu_nngp_taylor, exact="relu-nngp")
-        if name.startswith("poly:"):
-            c = _parse_poly(name)
+        if low.startswith("poly:"):
+            c = _parse_poly(low, name)
             return _Kernel(h, lambda s: np.polynomial.polynomial.polyval(s, c),
                            lambda s: mpmath.polyval(c[::-1], s),
                            lambda K: (c + [0.0] * (K + 1))[:K + 1], exact="poly", coeffs=tuple(c))
-        raise ValueError(f"h must be a callable or one of {', '.join(map(repr, KERNELS))}, got {h!r}")
+        raise ValueError(f"{name} must be a callable or one of {', '.join(map(repr, KERNELS))}, got {h!r}")
     if callable(h):
         return _Kernel(getattr(h, "__name__", "callable"), h, h, None)
-    raise ValueError(f"h must be a callable or one of {', '.join(map(repr, KERNELS))}, got {h!r}")
+    raise ValueError(f"{name} must be a callable or one of {', '.join(map(repr, KERNELS))}, got {h!r}")
 
 
 def _eval_h(kern: _Kernel, s):
@@ -591,6 +602,416 @@ def _exact_values(kern, d, kmax, precision):
     if kern.exact == "poly":
         return _poly_values(kern.coeffs, d, kmax, precision)
     return _relu_nngp_values(d, kmax, precision)
+
+
+# ----------------------------------------------------------------------------------------------
+# Power functions s_+^q: Gegenbauer coefficients in closed form, at every (also real) degree
+# ----------------------------------------------------------------------------------------------
+def power_coefficients(q: int, d: int, jmax: int, *, dps: int = 30):
+    r"""``E[s_+^q P_j(s)]``, ``j = 0..jmax``, in closed form (mpmath numbers at ``dps`` digits).
+
+    ``s`` has the density ``prop. to (1 - s^2)^((d-3)/2)`` (the law of ``<x, e>/d`` on
+    ``S^{d-1}(sqrt d)``) and ``q >= 0`` is an integer. Split ``s_+^q`` into its even and odd parts
+    ``(|s|^q +- sgn(s) |s|^q)/2``; the Mellin-type integrals of a power against ``P_j`` (Rodrigues'
+    formula and ``k`` integrations by parts, or the hypergeometric form of ``P_j``) give
+
+        ``E[|s|^q P_{2m}] = M_q (-1)^m (-q/2)_m / ((q + d)/2)_m``,
+        ``E[sgn(s) |s|^q P_{2m+1}] = M_{q+1} (-1)^m ((1 - q)/2)_m / ((q + d + 1)/2)_m``,
+
+    ``M_r = E|s|^r = Gamma((r+1)/2) Gamma(d/2) / (sqrt(pi) Gamma((r+d)/2))``. For ``j > q`` only
+    ``j - q`` odd survives, with the magnitude (:func:`_power_coefficient_magnitude`)
+    ``q! Gamma(d/2) Gamma((j - q)/2) / (2^(q+1) pi Gamma((j + q + d)/2))``; ``q = 1`` is the
+    relu-nngp closed form of :func:`_relu_nngp_values`. The tests check both against 40-digit
+    quadrature.
+
+    >>> [float(v) for v in power_coefficients(0, 3, 3)]   # Legendre: int_0^1 P_j / 2
+    [0.5, 0.25, 0.0, -0.0625]
+    """
+    with mpmath.workdps(dps + 10):
+        qq, dd = mpmath.mpf(q), mpmath.mpf(d)
+        half = mpmath.mpf(1) / 2
+        M = [mpmath.gamma((r + 1) / 2) * mpmath.gamma(dd / 2) / (mpmath.sqrt(mpmath.pi) * mpmath.gamma((r + dd) / 2))
+             for r in (qq, qq + 1)]
+        out = []
+        for j in range(jmax + 1):
+            m = j // 2
+            if j % 2 == 0:
+                v = M[0] * half * (-1) ** m * mpmath.rf(-qq / 2, m) / mpmath.rf((qq + dd) / 2, m)
+            else:
+                v = M[1] * half * (-1) ** m * mpmath.rf((1 - qq) / 2, m) / mpmath.rf((qq + dd + 1) / 2, m)
+            out.append(v)
+    with mpmath.workdps(dps):
+        return [+v for v in out]
+
+
+def _power_coefficient_magnitude(q, d, j):
+    """``|E[s_+^q P_j(s)]|`` for ``j > q``, ``j - q`` odd, continued to real ``j`` (mpmath, at the
+    working precision): ``q! Gamma(d/2) Gamma((j-q)/2) / (2^(q+1) pi Gamma((j+q+d)/2))``."""
+    j = mpmath.mpf(j)
+    return (mpmath.factorial(q) * mpmath.gamma(mpmath.mpf(d) / 2) * mpmath.gamma((j - q) / 2)
+            / (mpmath.ldexp(mpmath.pi, q + 1) * mpmath.gamma((j + q + d) / 2)))
+
+
+# log Gamma(x + 1/2) - log Gamma(x) = log(x)/2 + sum_n c_n x^-n (n odd; Bernoulli polynomials:
+# c_n = (-1)^(n+1) (B_{n+1}(1/2) - B_{n+1}(0)) / (n (n+1))), used for x >= 12 (error < 4e-16)
+_HALF_SERIES = ((1, -0.125), (3, 0.005208333333333333), (5, -0.0015625), (7, 0.0011858258928571428),
+                (9, -0.001681857638888889), (11, 0.0038341175426136365), (13, -0.012819730318509616),
+                (15, 0.059100405375162764))
+
+
+def _gamma_ratio(x, a):
+    """``Gamma(x) / Gamma(x + a)`` in float64 for real ``x > 0`` (array) and ``a >= 0`` with ``2a`` an
+    integer: the product of the ``floor(a)`` factors ``1/(x + f + i)`` times
+    ``Gamma(x)/Gamma(x + 1/2)`` (``f = 1/2``) from its asymptotic series after an upward shift to
+    ``x >= 12``. Relative accuracy ~``(a + 10) 1e-16`` (``scipy.special.poch`` is off by up to 7e-13
+    at non-integer ``a``)."""
+    x = np.asarray(x, dtype=float)
+    n = int(math.floor(a))
+    f = a - n
+    out = np.ones(x.shape)
+    with np.errstate(under="ignore"):
+        for i in range(n):
+            out = out / (x + f + i)
+        if f:
+            N = np.maximum(0.0, np.ceil(12.0 - x))
+            y = x + N
+            r = 0.5 * np.log(y)
+            for p, c in _HALF_SERIES:
+                r = r + c / y ** p
+            # Gamma(x+1/2)/Gamma(x) = [Gamma(y+1/2)/Gamma(y)] prod_{i<N} (x+i)/(x+i+1/2)
+            corr = np.zeros(x.shape)
+            for i in range(int(N.max()) if N.size else 0):
+                corr = corr + np.where(i < N, np.log1p(-0.5 / (x + i + 0.5)), 0.0)
+            out = out * np.exp(-(r + corr))
+    return out
+
+
+def log_gamma_ratio(x, a):
+    """``log Gamma(x) - log Gamma(x + a)`` in float64 (vectorized over real ``x > 0``; ``2a`` an
+    integer ``>= 0``), as a sum of ``log(x + f + i)`` and the series of :data:`_HALF_SERIES`: no
+    overflow, absolute error ~``sqrt(a) 1e-15``."""
+    x = np.asarray(x, dtype=float)
+    n = int(math.floor(a))
+    f = a - n
+    out = np.zeros(x.shape)
+    for i in range(n):
+        out = out - np.log(x + f + i)
+    if f:
+        N = np.maximum(0.0, np.ceil(12.0 - x))
+        y = x + N
+        r = 0.5 * np.log(y)
+        for p, c in _HALF_SERIES:
+            r = r + c / y ** p
+        for i in range(int(N.max()) if N.size else 0):
+            r = r + np.where(i < N, np.log1p(-0.5 / (x + i + 0.5)), 0.0)
+        out = out - r
+    return out
+
+
+def log_multiplicity(d: int, k):
+    """``log B(d, k)`` continued to real ``k > 0``, float64, vectorized, without overflow."""
+    k = np.asarray(k, dtype=float)
+    if d == 2:
+        return np.full(k.shape, math.log(2.0))
+    out = np.log(2 * k + d - 2) - math.lgamma(d - 1)
+    for i in range(1, d - 2):
+        out = out + np.log(k + i)
+    return out
+
+
+def degree_sum(f, k0: int, step: int, k_end: int, *, m: int = 20, ratio: float = 2.0, f_mp=None):
+    """``sum_{k0 <= k, k = k0 (mod step)} f(k)`` for a positive ``f`` analytic in ``k`` and smooth on the
+    scale of ``k`` (a trace ``B(d, k) xi_k`` of a power-law tail): the blocks and discrete Gauss rules
+    of :func:`degree_tail` up to ``k_end`` (``f`` float64 and vectorized, or ``f_mp`` an mpmath
+    function of one degree), plus the Euler--Maclaurin remainder beyond ``k_end`` of the local power
+    law. Returns ``(sum up to k_end, remainder)``."""
+    ks, ws = [], []
+    i, total = 0, (k_end - k0 + step - 1) // step
+    while i < total:
+        a = k0 + step * i
+        j = min(total, max(i + 1, int(math.ceil((ratio * a - k0) / step))))
+        N = j - i
+        x, w = discrete_gauss(N, m) if N > 2 * m else (np.arange(N, dtype=float), np.ones(N))
+        ks.append(a + step * x)
+        ws.append(w)
+        i = j
+    k = np.concatenate(ks) if ks else np.zeros(0)
+    w = np.concatenate(ws) if ws else np.zeros(0)
+    ke = float(k0 + step * total)
+    if f_mp is None:
+        with np.errstate(under="ignore"):
+            vals = np.asarray(f(np.concatenate([k, [ke, 2 * ke]])), dtype=float)
+    else:
+        with mpmath.workdps(20):
+            vals = np.array([float(f_mp(mpmath.mpf(float(v)))) for v in np.concatenate([k, [ke, 2 * ke]])])
+    total_sum = math.fsum(w * vals[:-2])
+    f1, f2 = float(vals[-2]), float(vals[-1])
+    if f1 == 0:
+        return total_sum, 0.0
+    alpha = math.log(f1 / f2) / math.log(2) if f2 > 0 else 50.0
+    if alpha <= 1:
+        return total_sum, math.inf
+    rest = f1 * math.exp(alpha * math.log(ke) + (1 - alpha) * math.log(ke - step / 2)) / ((alpha - 1) * step)
+    return total_sum, rest
+
+
+def multiplicity_float(d: int, k):
+    """``B(d, k)`` continued to real ``k > 0``, float64, vectorized: 2 for ``d = 2``, else
+    ``(2k + d - 2) prod_{i=1}^{d-3} (k + i) / (d - 2)!`` (relative accuracy ~``d 1e-16``)."""
+    k = np.asarray(k, dtype=float)
+    if d == 2:
+        return np.full(k.shape, 2.0)
+    out = (2 * k + d - 2) / math.factorial(d - 2) if d < 170 else None
+    if out is None:
+        return np.exp(np.log(2 * k + d - 2) + scipy.special.gammaln(k + d - 2) - scipy.special.gammaln(k + 1)
+                      - math.lgamma(d - 1))
+    with np.errstate(over="ignore"):
+        for i in range(1, d - 2):
+            out = out * (k + i)
+    return out
+
+
+def power_magnitude_float(q: int, d: int, j):
+    """Float64 version of :func:`_power_coefficient_magnitude` (vectorized over real ``j``), by
+    :func:`_gamma_ratio`; relative accuracy ~1e-15 for ``d <= 60`` (else via mpmath)."""
+    j = np.asarray(j, dtype=float)
+    if d > 60:
+        with mpmath.workdps(20):
+            return np.array([float(_power_coefficient_magnitude(q, d, float(v))) for v in j.ravel()]).reshape(j.shape)
+    const = math.factorial(q) * math.exp(math.lgamma(d / 2)) / (2 ** (q + 1) * math.pi)
+    return const * _gamma_ratio((j - q) / 2, (2 * q + d) / 2)
+
+
+def multiplicity_real(d: int, k):
+    """``B(d, k)`` continued to real ``k > 0`` (mpmath): ``(2k + d - 2) Gamma(k + d - 2) /
+    (Gamma(k + 1) Gamma(d - 1))`` for ``d >= 3`` (a polynomial of degree ``d - 2`` in ``k``), 2 for
+    ``d = 2``."""
+    if d == 2:
+        return mpmath.mpf(2)
+    k = mpmath.mpf(k)
+    if d > 40:
+        return (2 * k + d - 2) * mpmath.gammaprod([k + d - 2], [k + 1, mpmath.mpf(d - 1)])
+    out = (2 * k + d - 2) / mpmath.factorial(d - 2)
+    for i in range(1, d - 2):
+        out *= k + i
+    return out
+
+
+def relu_nngp_eigenvalue(d: int, k):
+    """``xi_{d,k}`` of relu-nngp for even ``k >= 2``, continued to real ``k`` (mpmath):
+    ``d E[s_+ P_k]^2`` with the magnitude of :func:`power_coefficients` at ``q = 1``."""
+    return d * _power_coefficient_magnitude(1, d, k) ** 2
+
+
+def relu_nngp_eigenvalue_float(d: int, k):
+    """Float64, vectorized version of :func:`relu_nngp_eigenvalue`."""
+    return d * power_magnitude_float(1, d, k) ** 2
+
+
+def log_power_mass(q: int, gamma: float, d: int, j, scale: float = 1.0):
+    """``log[scale d^q gamma^2 E[s_+^q P_j]^2 B(d, j)]`` at real ``j`` (array) of the class ``j - q``
+    odd, float64 without overflow (:func:`log_gamma_ratio`, :func:`log_multiplicity`; the constant at
+    30 digits): the trace at degree ``j`` of the ridge function ``gamma t_+^q`` (``scale = 1``) --
+    of ``sigma'`` for the NT kernel; ``q = 1``, ``gamma = 1`` is the relu-nngp trace
+    ``B(d, k) xi_{d,k} = d E[s_+ P_k]^2 B(d, k)``. Relative accuracy ~``1e-15 sqrt(q + d)``."""
+    with mpmath.workdps(30):
+        const = float(mpmath.log(mpmath.mpf(scale)) + q * mpmath.log(d) + 2 * mpmath.log(abs(mpmath.mpf(gamma)))
+                      + 2 * (mpmath.log(mpmath.factorial(q)) + mpmath.loggamma(mpmath.mpf(d) / 2)
+                             - (q + 1) * mpmath.log(2) - mpmath.log(mpmath.pi)))
+    j = np.asarray(j, dtype=float)
+    return const + 2 * log_gamma_ratio((j - q) / 2, (2 * q + d) / 2) + log_multiplicity(d, j)
+
+
+def power_mass_mp(q: int, gamma: float, d: int, j):
+    """mpmath version of ``exp(log_power_mass(q, gamma, d, j))`` for one degree (any ``d``)."""
+    return (mpmath.mpf(d) ** q * mpmath.mpf(gamma) ** 2 * _power_coefficient_magnitude(q, d, j) ** 2
+            * multiplicity_real(d, j))
+
+
+@functools.lru_cache(maxsize=512)
+def power_tail_mass(q: int, gamma: float, d: int, J: int, scale: float = 1.0) -> float:
+    """``sum_{j > J, j - q odd} scale d^q gamma^2 E[s_+^q P_j]^2 B(d, j)`` (the trace beyond degree ``J``
+    of the power-law class), by :func:`degree_sum` up to ``max(10^4 j0, 10^4 d, 10^6)`` (past the
+    crossover ``j ~ d`` from the Hermite-like regime to the power law ``j^-(2q+2)``) and the
+    Euler--Maclaurin remainder; float64 for ``d <= 200``, mpmath beyond. Relative accuracy ~1e-14
+    (tests: direct sums over 2 million degrees)."""
+    if gamma == 0:
+        return 0.0
+    j0 = J + 1 if (J + 1 - q) % 2 == 1 else J + 2
+    j0 = max(j0, q + 1)
+    k_end = max(10 ** 4 * j0, 10 ** 4 * d, 10 ** 6)
+    if d <= 200:
+        tot, rest = degree_sum(lambda j: np.exp(log_power_mass(q, gamma, d, j, scale)), j0, 2, k_end)
+    else:
+        tot, rest = degree_sum(None, j0, 2, k_end, f_mp=lambda j: scale * power_mass_mp(q, gamma, d, j))
+    return tot + rest
+
+
+def ridge_taylor_values(t, d: int, kmax: int, R: float = 1.0):
+    r"""``E[f(sqrt(d) s) P_k(s)]``, ``k = 0..kmax``, for ``f(x) = sum_i t_i x^i`` given by its Taylor
+    coefficients ``t`` (finite sequence): the Funk--Hecke series of :func:`_taylor_series_values` in
+    the variable ``x = sqrt(d) s`` of a ridge function (Gegenbauer coefficients
+    ``lambda_{d,k}(f)`` of :mod:`asymptotics.models.neural_tangent`).
+
+    Horner's rule on "multiply by ``x``" in the scaled basis ``d^{k/2} E[. P_k]``:
+    ``(S W)_k = alpha_k W_{k+1} + (d beta_k) W_{k-1}``, ``alpha_k = (k+d-2)/(2k+d-2)``,
+    ``d beta_k = d k/(2k+d-2)`` (``-> 1`` and ``k`` as ``d -> oo``: the Hermite recurrence), all
+    non-negative, so that a series with ``t_i >= 0`` has no cancellation at all and the rounding
+    error is at most ``u`` times the same series with ``|t_i|``.
+
+    Returns ``(W, Wabs, r)``: the scaled values ``W_k = d^{k/2} E[f P_k]``, the same for ``|t_i|``
+    weighted by ``3i + 3`` (the rounding bound, as in :func:`_taylor_series_values`), and
+    ``r_k = B(d, k)/d^k`` (so that ``B(d, k) lambda_k^2 = W_k^2 r_k`` without overflow). With
+    ``R != 1`` the coefficients are given as ``t_i R^i`` and the operator used is ``S/R`` (same result;
+    keeps coefficients like ``1/i!`` inside the float64 range; ``R`` a power of 2 scales exactly).
+
+    >>> W, Wa, r = ridge_taylor_values([0.0, 0.0, 1.0], 5, 2)   # x^2 = 1 + (d-1) Q_2 (t = <w,x>)
+    >>> np.round(W * [1, 5 ** -0.5, 1 / 5] * r * [1, 5, 25], 12) + 0.0   # B lambda_k: 1, 0, 4
+    array([1., 0., 4.])
+    """
+    t = np.asarray(t, dtype=float)
+    J = t.size - 1
+    N = max(J, kmax) + 2
+    k = np.arange(N, dtype=float)
+    alpha = np.where(k == 0, 1.0, (k + d - 2) / np.maximum(2 * k + d - 2, 1.0)) / R
+    dbeta = np.where(k == 0, 0.0, d * k / np.maximum(2 * k + d - 2, 1.0)) / R
+    W = np.zeros(N)
+    Wabs = np.zeros(N)
+    with np.errstate(under="ignore", over="ignore"):
+        for m in range(J, -1, -1):
+            up = np.concatenate([W[1:], [0.0]])
+            down = np.concatenate([[0.0], W[:-1]])
+            upa = np.concatenate([Wabs[1:], [0.0]])
+            downa = np.concatenate([[0.0], Wabs[:-1]])
+            W = alpha * up + dbeta * down
+            Wabs = alpha * upa + dbeta * downa
+            W[0] += t[m]
+            Wabs[0] += (3 * m + 3) * abs(t[m])
+    r = np.empty(kmax + 1)
+    r[0] = 1.0
+    for j in range(kmax):   # B(d, j+1)/B(d, j) = (2j+d)(j+d-2)/((j+1)(2j+d-2)), and B(d, 1) = d
+        r[j + 1] = r[j] * (1.0 if j == 0 else (2 * j + d) * (j + d - 2) / ((j + 1) * (2 * j + d - 2) * d))
+    return W[:kmax + 1], Wabs[:kmax + 1], r
+
+
+def log_abs_moment_x(d: int, i: int) -> float:
+    """``log E|x|^i`` for ``x = sqrt(d) s`` (the ridge variable ``<w, x>`` on ``S^{d-1}(sqrt d)``)."""
+    return 0.5 * i * math.log(d) + _log_abs_moment(d, i)
+
+
+# ----------------------------------------------------------------------------------------------
+# The degrees beyond a truncation as a quadrature over the degree
+# ----------------------------------------------------------------------------------------------
+def discrete_gauss(N: int, m: int):
+    """The ``m``-point Gauss rule of the uniform measure on ``{0, 1, ..., N - 1}``: real nodes
+    ``x_i`` in ``(0, N - 1)`` and positive weights ``w_i`` with ``sum_i w_i p(x_i) = sum_{x=0}^{N-1}
+    p(x)`` for every polynomial ``p`` of degree ``<= 2m - 1``.
+
+    Golub--Welsch on the recurrence of the monic discrete Chebyshev (Gram) polynomials,
+    ``alpha = (N - 1)/2``, ``beta_j = j^2 (N^2 - j^2) / (4 (4 j^2 - 1))`` (Gautschi, *Orthogonal
+    Polynomials: Computation and Approximation*, 2004, Table 1.2), scaled by ``1/N`` so that ``N``
+    may be huge. For ``N <= m`` the points themselves (weights 1).
+
+    >>> x, w = discrete_gauss(100, 4)
+    >>> round(float(w @ x ** 7) / sum(float(i) ** 7 for i in range(100)), 12)
+    1.0
+    """
+    if N <= m:
+        return np.arange(N, dtype=float), np.ones(N)
+    j = np.arange(1, m, dtype=float)
+    off = np.sqrt(j * j * (1 - (j / N) ** 2) / (4 * (4 * j * j - 1)))
+    e, v = scipy.linalg.eigh_tridiagonal(np.zeros(m), off)
+    x = (N - 1) / 2 + N * e
+    w = N * v[0] ** 2
+    w = w * (N / w.sum())
+    return x, w
+
+
+@dataclass(frozen=True)
+class DegreeTail:
+    """Degrees ``k0 <= k < k_end``, ``k = k0 (mod step)``, of an inner-product kernel on the sphere as
+    pseudo-eigenspaces ``(eigs[i], mult[i])`` (see :func:`degree_tail`); beyond ``k_end`` the trace
+    ``rest`` whose largest eigenvalue is ``rest_eig``.
+
+    Attributes:
+        k: the nodes (real degrees).
+        eigs: ``xi(k)`` at the nodes (float64); ``mp_eigs`` the same at ``precision`` digits or ``None``.
+        mult: quadrature weight times ``B(d, k)`` at the nodes.
+        mass: ``sum_i mult_i eigs_i`` (the trace of the degrees ``k0 <= k < k_end``).
+        rest, rest_eig: the trace beyond ``k_end`` (Euler--Maclaurin estimate of the power-law tail)
+            and ``xi(k_end)``.
+    """
+
+    k: np.ndarray
+    eigs: np.ndarray
+    mult: np.ndarray
+    mass: float
+    rest: float
+    rest_eig: float
+    k0: int
+    step: int
+    k_end: int
+    nodes: int
+    mp_eigs: tuple | None = None
+
+
+def degree_tail(xi_fn, d: int, k0: int, step: int, k_end: int, *, m: int = 20, ratio: float = 2.0,
+                xi_mp=None, precision: int | None = None) -> DegreeTail:
+    r"""``sum_{k0 <= k < k_end, k = k0 (mod step)} B(d, k) phi(xi_k)`` for every ``phi`` at once.
+
+    ``xi_fn(k)`` (float64, vectorized over real ``k``; ``xi_mp`` the same in mpmath, needed with
+    ``precision``) is the analytic continuation of the eigenvalues of one parity class. The degrees
+    are cut into blocks ``[a, ratio a)``; a block of ``N > 2m`` degrees is replaced by the
+    ``m``-point discrete Gauss rule of its ``N`` points (:func:`discrete_gauss`: exact for
+    polynomials of degree ``2m - 1`` in ``k``), smaller blocks are kept degree by degree. The
+    summands ``B(d, k) phi(xi(k))`` with ``phi(x) = x/(x + kappa)``, ``x^2/(x + kappa)^2``, ... are
+    analytic in ``k`` with their nearest singularity (where ``xi(k) = -kappa``) at an angle
+    ``pi/p`` off the real axis for ``xi ~ k^(-p)``, so with ``ratio - 1 ~ sin(pi/p)`` the rule
+    converges geometrically in ``m`` (the callers compare two ``m`` to estimate the error; measured
+    against direct sums over 2 million degrees: 1e-14 relative at ``m = 20``). Nodes, weights and
+    ``B(d, k)`` are float64 (:func:`multiplicity_float`); with ``precision``, ``mp_eigs`` holds
+    ``xi_mp`` at the nodes at ``precision`` digits.
+
+    The remainder ``sum_{k >= k_end}`` of the trace is estimated by the Euler--Maclaurin integral of
+    the local power law ``B xi ~ C k^(-alpha)`` (``alpha`` from ``k_end`` and ``2 k_end``):
+    ``C (k_end - step/2)^(1 - alpha) / ((alpha - 1) step)`` (relative error ~1e-4 at
+    ``k_end = 2e5``; callers make it negligible).
+    """
+    ks, ws = [], []
+    i, total = 0, (k_end - k0 + step - 1) // step
+    while i < total:
+        a = k0 + step * i
+        j = min(total, max(i + 1, int(math.ceil((ratio * a - k0) / step))))
+        N = j - i
+        x, w = discrete_gauss(N, m) if N > 2 * m else (np.arange(N, dtype=float), np.ones(N))
+        ks.append(a + step * x)
+        ws.append(w)
+        i = j
+    k = np.concatenate(ks) if ks else np.zeros(0)
+    w = np.concatenate(ws) if ws else np.zeros(0)
+    with np.errstate(under="ignore", over="ignore"):
+        eigs = np.asarray(xi_fn(k), dtype=float)
+        mult = w * multiplicity_float(d, k)
+        mass = math.fsum(mult * eigs)
+        ke = float(k0 + step * total)
+        f1 = float(multiplicity_float(d, np.array([ke]))[0] * xi_fn(np.array([ke]))[0])
+        f2 = float(multiplicity_float(d, np.array([2 * ke]))[0] * xi_fn(np.array([2 * ke]))[0])
+    alpha = math.log(f1 / f2) / math.log(2) if f2 > 0 and f1 > 0 else 50.0
+    if f1 == 0:
+        rest = 0.0
+    elif alpha > 1:
+        rest = f1 * math.exp(alpha * math.log(ke) + (1 - alpha) * math.log(ke - step / 2)) / ((alpha - 1) * step)
+    else:
+        rest = math.inf
+    rest_eig = float(xi_fn(np.array([ke]))[0])
+    mp_eigs = None
+    if precision is not None:
+        with mpmath.workdps(precision + 10):
+            xs = [xi_mp(mpmath.mpf(float(kv))) for kv in k]
+        with mpmath.workdps(precision):
+            mp_eigs = tuple(+x for x in xs)
+    return DegreeTail(k=k, eigs=eigs, mult=mult, mass=float(mass), rest=float(rest), rest_eig=rest_eig,
+                      k0=k0, step=step, k_end=int(k0 + step * total), nodes=int(k.size), mp_eigs=mp_eigs)
 
 
 def kernel_eigenvalues(h, d, kmax, *, precision=None, nodes=None, tol=1e-14, method="auto") -> KernelEigenvalues:

@@ -73,9 +73,11 @@ Examples:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 
+import mpmath
 import numpy as np
 import sympy as sp
 
@@ -228,10 +230,10 @@ def risk(eigs, mult, energy, n, lam=0.0, sigma2=0.0, *, tail=0.0, precision: int
     eigs, mult, energy, null = _check_spectrum(eigs, mult, energy)
     if mp_eigs is not None:   # keep the caller's high-precision eigenvalues (same filter as _check_spectrum)
         eigs = mp_eigs[np.asarray([float(v) > 0 for v in mp_eigs], dtype=bool)]
-    p = {"n": check_real("n", n, low=0.0, high=1e100, low_open=True),
-         "lam": check_real("lam", lam, low=0.0, high=1e100),
-         "sigma2": check_real("sigma2", sigma2, low=0.0, high=1e100),
-         "tail": check_real("tail", tail, low=0.0, high=1e100), "v_null": null}
+    p = {"n": _check_grid("n", n, low=0.0, high=1e100, low_open=True),
+         "lam": _check_grid("lam", lam, low=0.0, high=1e100),
+         "sigma2": _check_grid("sigma2", sigma2, low=0.0, high=1e100),
+         "tail": _check_grid("tail", tail, low=0.0, high=1e100), "v_null": null}
     return solve(KERNEL_RIDGE, p, spectrum={"xi": eigs, "m": mult, "v": energy}, precision=precision,
                  tol=tol, errors=errors)
 
@@ -265,6 +267,8 @@ def learned_fraction(kappa, eigs) -> np.ndarray:
 #: Default ``trunc_tol``: the risk within this relative distance of its untruncated value.
 DEFAULT_TRUNC_TOL = 1e-12
 _SPHERE_KCAP = 2000
+#: Outputs whose relative truncation error the default truncation controls.
+_TRUNC_OUTPUTS = ("risk", "bias", "variance")
 
 
 @dataclass(frozen=True)
@@ -272,19 +276,30 @@ class SphereSpectrum:
     """The spectrum of ``K(x, x') = h(<x, x'>/d)`` on ``S^{d-1}(sqrt d)``, per degree ``0..kmax``.
 
     Attributes:
-        kernel, d, kmax: as given.
+        kernel, d, kmax: as given (``kmax``: the largest degree listed exactly).
         eigs: ``xi_{d,k}`` (exact routes for the named kernels, Gauss-Jacobi quadrature for a callable,
             see :func:`asymptotics.expansions.gegenbauer.kernel_eigenvalues`; values below their
-            accuracy are set to 0).
-        mult: ``B(d, k)`` as floats.
-        tail: ``h(1) - sum_{k <= kmax} B(d, k) xi_{d,k}``, the trace beyond ``kmax`` (``>= 0``).
+            accuracy are set to 0), for ``k = 0..kmax``; when ``tail_nodes > 0`` followed by the
+            ``tail_nodes`` pseudo-eigenspaces of the degrees beyond ``kmax`` (a quadrature over the
+            degree, :func:`asymptotics.expansions.gegenbauer.degree_tail`; their real degrees are in
+            ``degrees``). ``risk(eigs, mult, energy, n, lam, sigma2, tail=tail)`` is the risk.
+        mult: ``B(d, k)`` as floats (for the pseudo-eigenspaces: quadrature weight times ``B(d, k)``).
+        tail: the trace beyond the listed eigenspaces, counted as ridge (``>= 0``). Computed without
+            the cancellation of ``h(1) - sum_k B(d, k) xi_{d,k}`` for the named kernels (exactly 0 beyond
+            a polynomial's degree; the series of exp; the closed-form power-law tail of relu-nngp);
+            for a callable kernel it is ``max(h(1) - sum, 0)``.
         n_max: the largest sample size the spectrum is meant for.
-        tail_bound: ``n_max / B(d, kmax + 1)``, bounding the relative error ``eps`` of counting the tail
-            as ridge (module docstring).
-        truncation_error: from :func:`sphere_risk`, the estimated relative distance of the risk to its
-            untruncated value (max over the grid; see :func:`sphere_risk`), else ``None``.
+        tail_bound: ``n_max max xi_tail / tail`` (``n_max / B(d, kmax + 1)`` for a spectrum listed
+            per degree), bounding the relative error ``eps`` of counting the tail as ridge (module
+            docstring).
+        truncation_error: from :func:`sphere_risk`, the estimated relative distance of ``risk``,
+            ``bias`` and ``variance`` to their untruncated values (max over the grid and the three;
+            see :func:`sphere_risk`), else ``None``.
         mp_eigs: with ``precision``, the eigenvalues as an object array of ``mpmath.mpf`` (``None`` for
             float64 spectra); :func:`sphere_risk` passes them to the solver.
+        degrees: the degree of each entry of ``eigs`` (``0..kmax``, then the real degrees of the
+            pseudo-eigenspaces).
+        tail_nodes: the number of pseudo-eigenspaces after degree ``kmax`` (0: none).
     """
 
     kernel: str
@@ -297,11 +312,13 @@ class SphereSpectrum:
     tail_bound: float
     truncation_error: float | None = None
     mp_eigs: np.ndarray | None = None
+    degrees: np.ndarray | None = None
+    tail_nodes: int = 0
 
 
 def _poly_coeffs(kern):
     from ..expansions.gegenbauer import _parse_poly
-    c = _parse_poly(kern.name)
+    c = list(kern.coeffs) if kern.coeffs else _parse_poly(kern.name)
     while len(c) > 1 and c[-1] == 0:
         c = c[:-1]
     return c
@@ -334,9 +351,97 @@ def _check_trunc_tol(trunc_tol):
     return float(check_real("trunc_tol", trunc_tol, low=1e-15, high=0.5))
 
 
-def _spectrum_arrays(kern, d, kmax, precision):
-    """``(xi, mult, h1, acc, mp_xi)`` of the kernel up to degree ``kmax`` (PSD-checked, below-accuracy
-    values set to 0)."""
+def _check_grid(name, value, **bounds):
+    """``check_real`` for a broadcast parameter, and a ValueError naming it for an empty array (which
+    would give an empty grid, or numpy's message about a zero-size reduction)."""
+    arr = check_real(name, value, **bounds)
+    if arr.size == 0:
+        raise ValueError(f"{name} must be a number or a non-empty array, got an empty array")
+    return arr
+
+
+# relu-nngp and the NT kernels of positively homogeneous sigma' have power-law eigenvalues; the degrees
+# beyond the listed ones are then a quadrature over the degree (gegenbauer.degree_tail).
+@dataclass(frozen=True)
+class _TailModel:
+    xi_fn: object        # float64 function of real degrees k (array) -> xi(k) (one parity class)
+    xi_mp: object        # the same in mpmath (one mpf degree), for precision=
+    first: int           # smallest degree of the class
+    step: int            # 2: one parity class (the others vanish)
+    decay: float         # xi(k) ~ k^(-decay) (sets the block ratio)
+
+    def start(self, K: int) -> int:
+        """The first degree of the class above ``K``."""
+        k = max(self.first, K + 1)
+        return k + ((self.first - k) % self.step)
+
+    @property
+    def ratio(self) -> float:
+        # the singularity of B phi(xi(k)) closest to the real axis sits at an angle pi/decay (module doc)
+        return 1.0 + min(1.0, 1.5 * math.sin(math.pi / max(self.decay, 2.0)))
+
+
+@functools.lru_cache(maxsize=64)
+def _relu_nngp_tail(d):
+    from ..expansions.gegenbauer import relu_nngp_eigenvalue, relu_nngp_eigenvalue_float
+    return _TailModel(lambda k: relu_nngp_eigenvalue_float(d, k), lambda k: relu_nngp_eigenvalue(d, k), 2, 2,
+                      d + 2.0)
+
+
+
+
+def _beyond(kern, d, kmax, xi, mult, h1, precision):
+    """The trace of the degrees ``> kmax`` without the cancellation of ``h(1) - sum`` where the kernel
+    allows: 0 beyond a polynomial's degree (else the exact sum up to it), the exp series (exact
+    eigenvalues up to 64 degrees further, plus the bound ``sum_{j > K2} 1/j!`` on the rest: for
+    non-negative Taylor coefficients ``a_j`` the trace beyond ``K2`` is at most ``sum_{j > K2} a_j``),
+    the relu-nngp power-law tail (:func:`_tail_mass`). A callable: ``max(h(1) - sum, 0)``."""
+    from ..expansions.gegenbauer import _exp_values, _poly_values
+    if kern.exact == "poly":
+        c = _poly_coeffs(kern)
+        deg = len(c) - 1
+        if kmax >= deg:
+            return 0.0
+        vals, _, _ = _poly_values(c, d, deg, None)
+        B = _mult_floats(d, deg)
+        return float(math.fsum(np.maximum(vals[kmax + 1:], 0.0) * B[kmax + 1:]))
+    if kern.exact == "exp":
+        K2 = int(min(kmax + 64, _float_kcap(d, _SPHERE_KCAP) + 4))
+        if K2 > kmax:
+            vals, _, _ = _exp_values(d, K2, None)
+            B = _mult_floats(d, K2)
+            s = math.fsum(vals[kmax + 1:] * B[kmax + 1:])
+        else:
+            s = 0.0
+        with mpmath.workdps(20):
+            bound = float(mpmath.e - mpmath.fsum(1 / mpmath.factorial(j) for j in range(K2 + 1)))
+        return s + max(bound, 0.0)
+    if kern.exact == "relu-nngp":
+        # B(d, k) xi_{d,k} = d E[s_+ P_k]^2 B(d, k) at even k >= 2: the power class q = 1, gamma = 1
+        from ..expansions.gegenbauer import power_tail_mass
+        return power_tail_mass(1, 1.0, d, max(int(kmax), 1))
+    return max(h1 - float(np.sum(mult * xi)), 0.0)
+
+
+def _mult_floats(d, K):
+    from ..expansions.gegenbauer import _B
+    return np.array([float(_B(d, k)) for k in range(K + 1)])
+
+
+@dataclass(frozen=True)
+class _Arrays:
+    xi: np.ndarray
+    mult: np.ndarray
+    h1: float
+    name: str
+    tail_tol: float
+    mp_xi: np.ndarray | None
+    beyond: float            # the trace beyond the listed degrees (see _beyond)
+
+
+def _spectrum_arrays(kern, d, kmax, precision) -> _Arrays:
+    """The kernel's spectrum up to degree ``kmax`` (PSD-checked, below-accuracy values set to 0) and
+    the trace beyond."""
     from ..expansions.gegenbauer import kernel_eigenvalues
     try:
         r = kernel_eigenvalues(kern, d, kmax, precision=precision)
@@ -364,26 +469,29 @@ def _spectrum_arrays(kern, d, kmax, precision):
     xi = np.where(zero, 0.0, xi)
     mp_xi = None
     if r.mp_eigenvalues is not None:
-        import mpmath
         mp_xi = np.array([mpmath.mpf(0) if z else v for v, z in zip(r.mp_eigenvalues, zero)], dtype=object)
     tail_tol = 4 * np.finfo(float).eps * (kmax + 1) * h_scale + float(np.sum(mult * acc))
-    return xi, mult, r.h_at_one, r.kernel, tail_tol, mp_xi
-
-
-def _make_spectrum(kern, name, d, K, xi, mult, h1, tail_tol, n_max, mp_xi=None, truncation_error=None):
-    from ..expansions.gegenbauer import multiplicity
-    x, m = xi[:K + 1], mult[:K + 1]
-    # the tail beyond K: the listed degrees above K (no cancellation) plus the remainder beyond the list
-    rest = h1 - float(np.sum(mult * xi))
-    if rest < -tail_tol:
-        raise ValueError(f"kernel {name!r}: the eigenvalues up to degree {xi.size - 1} sum to more than "
+    rest = r.h_at_one - float(np.sum(mult * xi))
+    if kern.exact is None and rest < -tail_tol:
+        raise ValueError(f"kernel {r.kernel!r}: the eigenvalues up to degree {kmax} sum to more than "
                          f"h(1) ({-rest:.3g} too much); it is not positive semi-definite on S^{d - 1}")
-    tail = float(np.sum(mult[K + 1:] * xi[K + 1:])) + max(rest, 0.0)
-    if kern.name.startswith("poly:") and len(_poly_coeffs(kern)) <= K + 1:
+    beyond = _beyond(kern, d, kmax, xi, mult, r.h_at_one, precision)
+    return _Arrays(xi, mult, r.h_at_one, r.kernel, tail_tol, mp_xi, beyond)
+
+
+def _make_spectrum(kern, d, K, arr: _Arrays, n_max, truncation_error=None):
+    """The spectrum to degree ``K`` from arrays listed to a degree ``>= K``: the listed degrees above
+    ``K`` join the tail (no cancellation)."""
+    xi, mult = arr.xi, arr.mult
+    tail = math.fsum(mult[K + 1:] * xi[K + 1:]) + arr.beyond
+    if kern.exact == "poly" and len(_poly_coeffs(kern)) <= K + 1:
         tail = 0.0  # a polynomial kernel of degree <= K: nothing beyond, exactly
+    from ..expansions.gegenbauer import multiplicity
     bound = n_max / float(multiplicity(d, K + 1)) if tail > 0 else 0.0
-    return SphereSpectrum(kernel=name, d=d, kmax=K, eigs=x, mult=m, tail=tail, n_max=n_max, tail_bound=bound,
-                          truncation_error=truncation_error, mp_eigs=None if mp_xi is None else mp_xi[:K + 1])
+    return SphereSpectrum(kernel=arr.name, d=d, kmax=K, eigs=xi[:K + 1], mult=mult[:K + 1], tail=tail, n_max=n_max,
+                          tail_bound=bound, truncation_error=truncation_error,
+                          mp_eigs=None if arr.mp_xi is None else arr.mp_xi[:K + 1],
+                          degrees=np.arange(K + 1, dtype=float))
 
 
 def sphere_spectrum(kernel, d, *, kmax=None, n_max=1e6, precision=None,
@@ -416,20 +524,19 @@ def sphere_spectrum(kernel, d, *, kmax=None, n_max=1e6, precision=None,
     d = check_int("d", d, low=2, high=10 ** 7)
     n_max = float(check_real("n_max", n_max, low=1.0, high=1e100))
     trunc_tol = _check_trunc_tol(trunc_tol)
-    kern = resolve_kernel(kernel)
+    kern = resolve_kernel(kernel, name="kernel")
     if kmax is None:
         cap = _float_kcap(d, _SPHERE_KCAP)
         if kern.exact is None:
             cap = min(cap, max(2, int(14 / math.log10(d))), 200)
         Kc = min(cap + 4, 64)
         while True:
-            xi, mult, h1, name, tail_tol, mp_xi = _spectrum_arrays(kern, d, Kc, precision)
-            rest = max(h1 - float(np.sum(mult * xi)), 0.0)
-            mass = mult * xi
-            tails = np.concatenate([np.cumsum(mass[::-1])[::-1][1:], [0.0]]) + rest   # t_K, K = 0..Kc
+            arr = _spectrum_arrays(kern, d, Kc, precision)
+            mass = arr.mult * arr.xi
+            tails = np.concatenate([np.cumsum(mass[::-1])[::-1][1:], [0.0]]) + arr.beyond   # t_K, K = 0..Kc
             found = None
             for K in range(2, min(cap, Kc - 4) + 1):
-                e = float(np.max(xi[K + 1:K + 5]))
+                e = float(np.max(arr.xi[K + 1:K + 5]))
                 if tails[K] == 0 or (e > 0 and n_max * e <= trunc_tol * tails[K]):
                     found = K
                     break
@@ -441,42 +548,63 @@ def sphere_spectrum(kernel, d, *, kmax=None, n_max=1e6, precision=None,
                              f"on the relative error of counting the tail t_K as ridge needs more than K = {cap} "
                              f"degrees at d={d}, n_max={n_max:g} (the cap"
                              + (" for a callable kernel's float64 quadrature" if kern.exact is None else "")
-                             + "); pass a larger trunc_tol, a smaller n_max or an explicit kmax")
-        return _make_spectrum(kern, name, d, found, xi, mult, h1, tail_tol, n_max, mp_xi)
+                             + "); pass a larger trunc_tol, a smaller n_max or an explicit kmax "
+                             "(sphere_risk continues relu-nngp's power-law tail beyond the cap)")
+        return _make_spectrum(kern, d, found, arr, n_max)
     kmax = check_int("kmax", kmax, low=0, high=_SPHERE_KCAP)
-    xi, mult, h1, name, tail_tol, mp_xi = _spectrum_arrays(kern, d, kmax, precision)
-    return _make_spectrum(kern, name, d, kmax, xi, mult, h1, tail_tol, n_max, mp_xi)
+    return _make_spectrum(kern, d, kmax, _spectrum_arrays(kern, d, kmax, precision), n_max)
 
 
-def _truncation_estimate(xi, mult, K, tail, energy, n, lam, sigma2):
-    """Relative distance of the risk with degrees ``> K`` counted as the ridge ``tail`` to the risk with
-    that tail mass put on one eigenspace of eigenvalue ``e = max_{K < k <= K+4} xi_k`` instead
-    (multiplicity ``tail/e``). The exact tail lies between the two: each degree ``k > K`` has
-    ``0 < xi_k <= e`` (the sphere spectra used here decrease along each parity of ``k``), and its
-    contributions ``m_k xi_k/(xi_k + kappa)`` and ``m_k xi_k^2/(xi_k + kappa)^2`` to ``df1`` and ``df2``
-    are monotone in ``xi_k`` at fixed mass ``m_k xi_k``. Returns the max over the grid."""
+def _rel_change(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(a == b, 0.0, np.abs(b - a) / np.maximum(np.abs(a), 1e-300))
+    return np.where(np.isnan(rel), np.inf, rel)
+
+
+def _solution_change(s0, s1) -> float:
+    """Largest relative difference of ``risk``, ``bias`` and ``variance`` between two solutions."""
+    return float(max(np.max(_rel_change(getattr(s0, k), getattr(s1, k))) for k in _TRUNC_OUTPUTS))
+
+
+def _truncation_estimate(xi, mult, K, tail, energy, n, lam, sigma2, e=None, e_floor=0.0):
+    """Relative distance of the outputs (``risk``, ``bias``, ``variance``) with degrees ``> K`` counted
+    as the ridge ``tail`` to those with that tail mass put on one eigenspace of eigenvalue
+    ``e = max_{K < k <= K+4} xi_k`` instead (multiplicity ``tail/e``). The exact tail lies between the
+    two: each degree ``k > K`` has ``0 < xi_k <= e`` (the sphere spectra used here decrease along each
+    parity of ``k``), and its contributions ``m_k xi_k/(xi_k + kappa)`` and ``m_k xi_k^2/(xi_k +
+    kappa)^2`` to ``df1`` and ``df2`` are monotone in ``xi_k`` at fixed mass ``m_k xi_k``.
+    ``e_floor``: an upper bound of the eigenvalues beyond the listed ones that are not resolved (a
+    quadrature's accuracy). Returns the max over the grid and the three outputs (each relative to
+    itself)."""
     if tail == 0:
         return 0.0
-    e = float(np.max(xi[K + 1:K + 5])) if xi.size > K + 1 else 0.0
+    if e is None:
+        e = max(float(np.max(xi[K + 1:K + 5])) if xi.size > K + 1 else 0.0, e_floor)
     if e <= 0:
         return math.inf
     e_l, m_l = xi[:K + 1], mult[:K + 1]
-    r0 = risk(e_l, m_l, energy, n, lam, sigma2, tail=tail, errors="mask").risk
-    r1 = risk(np.append(e_l, e), np.append(m_l, tail / e), energy, n, lam, sigma2, errors="mask").risk
-    r0, r1 = np.asarray(r0, dtype=float), np.asarray(r1, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rel = np.where(r0 == r1, 0.0, np.abs(r1 - r0) / np.maximum(np.abs(r0), 1e-300))
-    rel = np.where(np.isnan(rel), np.inf, rel)
-    return float(np.max(rel))
+    s0 = risk(e_l, m_l, energy, n, lam, sigma2, tail=tail, errors="mask")
+    s1 = risk(np.append(e_l, e), np.append(m_l, tail / e), energy, n, lam, sigma2, errors="mask")
+    return _solution_change(s0, s1)
+
+
+class _CapExceeded(ValueError):
+    """The default truncation cannot meet ``trunc_tol`` within the cap (a documented ValueError)."""
 
 
 def _choose_truncation(spectrum_upto, energy, n, lam, sigma2, kmin, cap, trunc_tol, what):
     """Smallest ``K >= kmin`` (found by doubling, then bisection) whose :func:`_truncation_estimate` is
-    ``<= trunc_tol``; ``spectrum_upto(Kc)`` returns ``(xi, mult, tail_beyond_Kc)`` to degree ``Kc``.
-    Returns ``(K, estimate, data)``; ``ValueError`` past ``cap``."""
+    ``<= trunc_tol``; ``spectrum_upto(Kc)`` returns ``(xi, mult, tail_beyond_Kc)`` to degree ``Kc``,
+    optionally with a 4th entry, the ``e_floor`` of :func:`_truncation_estimate`.
+    Returns ``(K, estimate, data)``; :class:`_CapExceeded` past ``cap``."""
     def tail_of(data, K):
-        xi, mult, rest = data
-        return float(np.sum(mult[K + 1:] * xi[K + 1:])) + rest
+        xi, mult, rest = data[:3]
+        return math.fsum(mult[K + 1:] * xi[K + 1:]) + rest
+
+    def estimate(data, K):
+        return _truncation_estimate(data[0], data[1], K, tail_of(data, K), energy, n, lam, sigma2,
+                                    e_floor=data[3] if len(data) > 3 else 0.0)
 
     Kc = min(cap + 4, max(64, 2 * kmin + 8))
     data = spectrum_upto(Kc)
@@ -486,10 +614,10 @@ def _choose_truncation(spectrum_upto, energy, n, lam, sigma2, kmin, cap, trunc_t
             Kc = min(cap + 4, 4 * Kc)
             data = spectrum_upto(Kc)
         if K > cap:
-            raise ValueError(f"{what}: the truncation error estimate of the risk is {est:.2g} at kmax={lo}, above "
-                             f"trunc_tol={trunc_tol:g}, and kmax is capped at {cap} here; pass a larger trunc_tol, "
-                             "or an explicit kmax (the estimate is then reported as truncation_error)")
-        est = _truncation_estimate(data[0], data[1], K, tail_of(data, K), energy, n, lam, sigma2)
+            raise _CapExceeded(f"{what}: the truncation error estimate of the risk is {est:.2g} at kmax={lo}, above "
+                               f"trunc_tol={trunc_tol:g}, and kmax is capped at {cap} here; pass a larger trunc_tol, "
+                               "or an explicit kmax (the estimate is then reported as truncation_error)")
+        est = estimate(data, K)
         if est <= trunc_tol:
             break
         lo = K
@@ -501,7 +629,7 @@ def _choose_truncation(spectrum_upto, energy, n, lam, sigma2, kmin, cap, trunc_t
     lo = kmin - 1 if lo is None else lo
     while hi - lo > 1:                       # bisection for the smallest passing K
         mid = (lo + hi) // 2
-        e_mid = _truncation_estimate(data[0], data[1], mid, tail_of(data, mid), energy, n, lam, sigma2)
+        e_mid = estimate(data, mid)
         if e_mid <= trunc_tol:
             hi, best = mid, (mid, e_mid)
         else:
@@ -509,29 +637,116 @@ def _choose_truncation(spectrum_upto, energy, n, lam, sigma2, kmin, cap, trunc_t
     return best[0], best[1], data
 
 
+def _kappa_lower(eigs, mult, n, lam):
+    """Per grid point, the root ``kappa`` of ``n = sum m xi/(xi + kappa) + lam/kappa`` (0 if there is
+    none): a lower bound of the effective regularization with any further eigenvalues or ridge
+    (both only raise the right-hand side). Bisection in ``log kappa`` to a factor ``1e-3``."""
+    n, lam = (a.ravel() for a in np.broadcast_arrays(np.asarray(n, dtype=float), np.asarray(lam, dtype=float)))
+    pos = eigs > 0
+    xi, m = eigs[pos], mult[pos]
+    hi = np.log((lam + float(np.sum(m * xi))) / n) + 1.0
+    lo0 = math.log(1e-300)
+    lo = np.full(hi.shape, lo0)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        k = np.exp(mid)
+        with np.errstate(over="ignore", under="ignore"):
+            f = np.sum(m * xi / (xi + k[:, None]), axis=1) + lam / k
+        big = f > n
+        lo = np.where(big, mid, lo)
+        hi = np.where(big, hi, mid)
+    return np.where(lo <= lo0, 0.0, np.exp(lo))
+
+
+#: Relative uncertainty assumed for the Euler--Maclaurin remainder beyond the degree quadrature.
+_REST_REL = 1e-3
+
+
+def _tail_solve(model: _TailModel, exact, d, energy, n, lam, sigma2, trunc_tol, precision, tol, errors, what,
+                kmax_exact):
+    """The risk with the degrees ``0..kmax_exact`` listed exactly (``exact = (xi, mult, mp_xi)``), the
+    rest of the power-law class as the degree quadrature of :func:`gegenbauer.degree_tail` up to
+    ``k_end`` and the trace beyond ``k_end`` as ridge. ``k_end`` grows until counting that remainder
+    as ridge changes ``df1``, ``df2`` by at most ``1e-18 n`` (``R xi(k_end) <= 1e-18 n kappa_lb^2``,
+    ``kappa_lb`` from :func:`_kappa_lower`). The error estimate is the largest relative change of
+    ``risk``, ``bias``, ``variance`` under (i) 16 instead of 20 nodes per block and (ii) the remainder
+    as one eigenspace of eigenvalue ``xi(k_end)`` instead of ridge (:func:`_truncation_estimate`).
+    Returns ``(solution, eigs, mult, mp_eigs, degrees, tail, estimate, nodes)``."""
+    from ..expansions.gegenbauer import degree_tail
+    xi_x, m_x, mp_x = exact
+    k0 = model.start(kmax_exact)
+    k_end = max(64 * k0, 10 ** 4)
+
+    def build(m, k_end, prec=None):
+        T = degree_tail(model.xi_fn, d, k0, model.step, k_end, m=m, ratio=model.ratio, xi_mp=model.xi_mp,
+                        precision=prec)
+        return T, np.concatenate([xi_x, T.eigs]), np.concatenate([m_x, T.mult])
+
+    while True:
+        T, eigs, mult = build(20, k_end)
+        klb = _kappa_lower(eigs, mult, n, lam)
+        nn = np.broadcast_arrays(np.asarray(n, dtype=float), np.asarray(lam, dtype=float))[0].ravel()
+        if np.all(klb > 0) and np.all(T.rest * T.rest_eig <= 1e-18 * nn * klb ** 2):
+            # the remainder's mass is itself an Euler--Maclaurin estimate (relative error <= 1e-4
+            # measured; 1e-3 assumed): its effect on the outputs is part of the estimate, and k_end
+            # grows until that effect is below trunc_tol/10 (the remainder shrinks like a power of k_end)
+            s20 = risk(eigs, mult, energy, n, lam, sigma2, tail=T.rest, errors="mask")
+            s_rest = risk(eigs, mult, energy, n, lam, sigma2, tail=T.rest * (1 + _REST_REL), errors="mask")
+            rest_err = _solution_change(s20, s_rest)
+            if rest_err <= trunc_tol / 10 or k_end > 1e250:
+                break
+        if k_end > 1e250:
+            raise ValueError(f"{what}: the power-law tail of the spectrum does not reach the accuracy needed "
+                             "(remainder beyond degree 1e250); pass an explicit kmax")
+        k_end *= 1000
+    T16, eigs16, mult16 = build(16, k_end)
+    s16 = risk(eigs16, mult16, energy, n, lam, sigma2, tail=T16.rest, errors="mask")
+    est = max(_solution_change(s20, s16), rest_err,
+              _truncation_estimate(eigs, mult, eigs.size - 1, T.rest, energy, n, lam, sigma2, e=T.rest_eig))
+    mp_eigs = None
+    if precision is not None and mp_x is not None:
+        Tp, _, _ = build(20, k_end, precision)
+        mp_eigs = np.concatenate([np.asarray(mp_x, dtype=object), np.asarray(Tp.mp_eigs, dtype=object)])
+    sol = risk(mp_eigs if mp_eigs is not None else eigs, mult, energy, n, lam, sigma2, tail=T.rest,
+               precision=precision, tol=tol, errors=errors)
+    degrees = np.concatenate([np.arange(xi_x.size, dtype=float), T.k])
+    return sol, eigs, mult, mp_eigs, degrees, T.rest, est, T.nodes, T.rest_eig
+
+
 def sphere_risk(kernel, d, n, lam=0.0, sigma2=0.0, *, energy=(0.0, 1.0), kmax=None, precision=None,
                 tol: float = DEFAULT_TOL, errors: str = "raise", trunc_tol: float = DEFAULT_TRUNC_TOL):
     """KRR risk at finite ``d`` on ``S^{d-1}(sqrt d)`` from the exact spectrum (:func:`sphere_spectrum`).
 
-    **Truncation.** Degrees ``> kmax`` enter as the extra ridge ``tail`` (module docstring). The
-    default ``kmax`` is the smallest degree (at least the target's degree + 1) at which the risk is
-    within ``trunc_tol`` (default ``1e-12``) relative of its untruncated value at every point of the
+    **Truncation.** Degrees ``> kmax`` enter as the extra ridge ``tail`` (module docstring; computed
+    without cancellation, see :class:`SphereSpectrum`). The default ``kmax`` is the smallest degree (at
+    least the target's degree + 1) at which ``risk``, ``bias`` and ``variance`` are each within
+    ``trunc_tol`` (default ``1e-12``) relative of their untruncated values at every point of the
     grid, as estimated by bracketing the tail between "pure ridge" and "all its mass on one
     eigenspace of the largest tail eigenvalue" (:func:`_truncation_estimate`; the measured distance to
-    the converged risk is below the estimate, see ``docs/kernel_ridge.md``). The estimate is returned as
-    ``spectrum.truncation_error`` (also for an explicit ``kmax``). Degrees are capped at 2000 (and
+    the converged risk is below the estimate, see ``docs/kernel_ridge.md``). The estimate is returned
+    as ``spectrum.truncation_error`` (also for an explicit ``kmax``). Degrees are capped at 2000 (and
     ``B(d, kmax) < 1e300``; 14/log10(d) for a callable kernel, whose float64 eigenvalues lose accuracy
-    with the degree): where ``trunc_tol`` cannot be met within them -- small ``d`` with large ``n``, e.g.
-    relu-nngp at ``d = 3``, ``n = 1e4`` -- ``ValueError``.
+    with the degree). Beyond the cap:
+
+    * **relu-nngp** (eigenvalues ``xi_k ~ k^-(d+2)``, even ``k``, in closed form at every real
+      degree): the degrees beyond ``max(target degree + 1, 2)`` are summed as a quadrature over the
+      degree (:func:`asymptotics.expansions.gegenbauer.degree_tail`, pseudo-eigenspaces appended to
+      ``spectrum.eigs``) up to a degree where the remainder counts as ridge to ``1e-18`` of ``n``; the
+      estimate then compares 16 and 20 nodes per block and the remainder's bracket. This covers small
+      ``d`` with large ``n`` (e.g. ``d = 2, 3`` with ``n`` up to ``1e100``).
+    * exp (superexponential decay) needs no more than a few dozen degrees; a ``poly:`` kernel none
+      beyond its degree (its tail is exactly 0).
+    * a callable kernel: ``ValueError`` where ``trunc_tol`` cannot be met within its cap.
 
     Args:
         kernel: see :func:`sphere_spectrum`.
         d: dimension (a single integer ``>= 2``).
-        n, lam, sigma2: as in :func:`risk` (arrays broadcast).
+        n, lam, sigma2: as in :func:`risk` (arrays broadcast; non-empty).
         energy: the target's energy per degree ``0, 1, ...`` (``||P_k f||^2``).
         kmax: largest degree kept exactly (default: by ``trunc_tol``, above).
         precision: mpmath digits for the eigenvalues and the solver; the ``precision``-digit eigenvalues
-            are passed to the solver as ``mpmath.mpf``.
+            are passed to the solver as ``mpmath.mpf`` (the degree quadrature's nodes and weights stay
+            float64: its relative accuracy is ~1e-15, reported in ``truncation_error``).
         trunc_tol: relative tolerance of the default truncation, in ``[1e-15, 0.5]``.
 
     Returns:
@@ -543,13 +758,18 @@ def sphere_risk(kernel, d, n, lam=0.0, sigma2=0.0, *, energy=(0.0, 1.0), kmax=No
     """
     from ..expansions.gegenbauer import resolve_kernel
     energy = parse_energy(energy)
-    nn = check_real("n", n, low=1.0, high=1e100)
+    nn = _check_grid("n", n, low=1.0, high=1e100)
     d = check_int("d", d, low=2, high=10 ** 7)
     trunc_tol = _check_trunc_tol(trunc_tol)
-    lam_ = check_real("lam", lam, low=0.0, high=1e100)
-    s2_ = check_real("sigma2", sigma2, low=0.0, high=1e100)
+    lam_ = _check_grid("lam", lam, low=0.0, high=1e100)
+    s2_ = _check_grid("sigma2", sigma2, low=0.0, high=1e100)
+    try:
+        np.broadcast_shapes(nn.shape, lam_.shape, s2_.shape)
+    except ValueError:
+        raise ValueError(f"n, lam and sigma2 must broadcast together, got shapes {nn.shape}, {lam_.shape} and "
+                         f"{s2_.shape}") from None
     n_max = float(np.max(nn))
-    kern = resolve_kernel(kernel)
+    kern = resolve_kernel(kernel, name="kernel")
     kmin = max(energy.size, 2)
     if kmax is not None:
         kmax = check_int("kmax", kmax, low=0, high=_SPHERE_KCAP)
@@ -559,29 +779,45 @@ def sphere_risk(kernel, d, n, lam=0.0, sigma2=0.0, *, energy=(0.0, 1.0), kmax=No
     if kern.exact is None:
         cap = min(cap, max(kmin, int(14 / math.log10(d))), 200)
     cache = {}
+    what = f"sphere_risk ({kern.name}, d={d})"
 
     def upto(Kc):
         Kc = int(min(Kc, _float_kcap(d, _SPHERE_KCAP) + 4, _SPHERE_KCAP))
         if Kc not in cache:
             # a callable's float64 quadrature may fail where its mpmath one (precision=) works
-            xi, mult, h1, name, tail_tol, mp_xi = _spectrum_arrays(kern, d, Kc, precision if kern.exact is None else None)
-            rest = h1 - float(np.sum(mult * xi))
-            cache[Kc] = (xi, mult, max(rest, 0.0))
+            arr = _spectrum_arrays(kern, d, Kc, precision if kern.exact is None else None)
+            cache[Kc] = (arr.xi, arr.mult, arr.beyond)
         return cache[Kc]
 
     if kmax is None:
         if cap < kmin:
             raise ValueError(f"energy lists degrees up to {energy.size - 1}, beyond the float64 range of B(d, k) "
                              f"at d={d}")
-        kmax, est, _ = _choose_truncation(upto, energy, nn, lam_, s2_, kmin, cap, trunc_tol,
-                                          f"sphere_risk ({kern.name}, d={d})")
+        try:
+            kmax, est, _ = _choose_truncation(upto, energy, nn, lam_, s2_, kmin, cap, trunc_tol, what)
+        except _CapExceeded as exc:
+            if kern.exact != "relu-nngp":
+                raise ValueError(str(exc)) from None
+            model = _relu_nngp_tail(d)
+            kx = max(kmin, 2)
+            arr = _spectrum_arrays(kern, d, kx, precision)
+            sol, eigs, mult, mp_eigs, degrees, tail, est, nodes, e_end = _tail_solve(
+                model, (arr.xi, arr.mult, arr.mp_xi), d, energy, nn, lam_, s2_, trunc_tol, precision, tol, errors,
+                what, kx)
+            if est > trunc_tol:
+                raise ValueError(f"{what}: the degree quadrature of the power-law tail reaches only {est:.2g} "
+                                 f"(above trunc_tol={trunc_tol:g}); pass a larger trunc_tol") from None
+            spec = SphereSpectrum(kernel=arr.name, d=d, kmax=kx, eigs=eigs, mult=mult, tail=tail, n_max=n_max,
+                                  tail_bound=n_max * e_end / tail if tail > 0 else 0.0, truncation_error=est,
+                                  mp_eigs=mp_eigs, degrees=degrees, tail_nodes=int(nodes))
+            return sol, spec
     else:
         data = upto(kmax + 4)
-        tail_k = float(np.sum(data[1][kmax + 1:] * data[0][kmax + 1:])) + data[2]
+        tail_k = math.fsum(data[1][kmax + 1:] * data[0][kmax + 1:]) + data[2]
         est = _truncation_estimate(data[0], data[1], kmax, tail_k, energy, nn, lam_, s2_) \
             if energy.size <= kmax + 1 else math.inf
-    xi, mult, h1, name, tail_tol, mp_xi = _spectrum_arrays(kern, d, min(kmax + 4, _SPHERE_KCAP), precision)
-    spec = _make_spectrum(kern, name, d, kmax, xi, mult, h1, tail_tol, n_max, mp_xi, truncation_error=est)
+    arr = _spectrum_arrays(kern, d, min(kmax + 4, _SPHERE_KCAP), precision)
+    spec = _make_spectrum(kern, d, kmax, arr, n_max, truncation_error=est)
     eigs = spec.mp_eigs if spec.mp_eigs is not None else spec.eigs
     sol = risk(eigs, spec.mult, energy, nn, lam, sigma2, tail=spec.tail, precision=precision,
                tol=tol, errors=errors)

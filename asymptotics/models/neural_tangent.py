@@ -120,11 +120,14 @@ import functools
 import math
 from dataclasses import dataclass
 
+import mpmath
 import numpy as np
 import scipy.special
+import sympy
 
 from .._validation import as_output, check_int, check_real
 from ..expansions.gegenbauer import _B, _gegenbauer_table
+from ..engine.fixedpoint import DEFAULT_TOL as DEFAULT_SOLVER_TOL
 from .kernel_ridge import _auto_kmax, parse_energy
 
 __all__ = [
@@ -174,18 +177,18 @@ def _np(func):
 # Gegenbauer coefficients of ridge functions
 # ----------------------------------------------------------------------------------------------
 def _breakpoints(d, kinks):
-    """Break points in ``theta`` (``s = cos theta``): the kinks, and a mesh geometric in the
-    distance to ``pi/2`` on the scale ``1/sqrt(d)`` of the weight ``sin^{d-2} theta``."""
+    """Break points in ``u = arcsin(s)`` (``s = sin u`` in ``[-1, 1]``): the kinks, and a mesh geometric
+    in ``|u|`` on the scale ``1/sqrt(d)`` of the weight ``cos^{d-2} u``."""
     r = math.sqrt(d)
-    br = {0.0, math.pi}
+    br = {-math.pi / 2, math.pi / 2}
     for k in kinks:
         if -r < k < r:
-            br.add(math.acos(k / r))
+            br.add(math.asin(k / r))
     w = 1.0 / math.sqrt(max(d - 2, 1))
     m = 2.0
     while m * w < math.pi / 2:
-        br.add(math.pi / 2 - m * w)
-        br.add(math.pi / 2 + m * w)
+        br.add(-m * w)
+        br.add(m * w)
         m *= 2
     return sorted(br)
 
@@ -193,17 +196,23 @@ def _breakpoints(d, kinks):
 @functools.lru_cache(maxsize=256)
 def _nodes(d, kinks, n):
     """Nodes ``s`` and weights (summing to 1) for ``E_s[.]``, ``s`` with density
-    ``prop. to (1 - s^2)^((d-3)/2)``: composite ``n``-point Gauss--Legendre in ``theta`` against
-    ``sin^{d-2} theta`` (smooth in ``theta`` for every ``d >= 2``)."""
+    ``prop. to (1 - s^2)^((d-3)/2)``: composite ``n``-point Gauss--Legendre in ``u = arcsin s``
+    against ``cos^{d-2} u`` (smooth in ``u`` for every ``d >= 2``). The log-weight
+    ``(d - 2) log cos u`` is computed as ``(d - 2) log1p(-sin^2 u)/2`` near ``u = 0``: in ``theta =
+    pi/2 - u`` (the former variable) ``log sin theta`` carried the absolute rounding ``1e-16`` of
+    ``sin theta`` near 1, i.e. a relative error ``~1e-16 d`` of every weight (1e-10 at ``d = 1e6``,
+    where the quadrature could no longer reach ``tol = 1e-13``)."""
     br = _breakpoints(d, kinks)
     x, wgl = np.polynomial.legendre.leggauss(n)
-    th = np.concatenate([(a + b) / 2 + (b - a) / 2 * x for a, b in zip(br[:-1], br[1:])])
+    u = np.concatenate([(a + b) / 2 + (b - a) / 2 * x for a, b in zip(br[:-1], br[1:])])
     wt = np.concatenate([(b - a) / 2 * wgl for a, b in zip(br[:-1], br[1:])])
-    log_z = 0.5 * math.log(math.pi) + scipy.special.gammaln((d - 1) / 2) - scipy.special.gammaln(d / 2)
+    # log Z = log(sqrt(pi) Gamma((d-1)/2) / Gamma(d/2)); gammaln's difference lost 1e-10 at d = 1e6
+    from ..expansions.gegenbauer import log_gamma_ratio
+    log_z = 0.5 * math.log(math.pi) + float(log_gamma_ratio(np.array([(d - 1) / 2]), 0.5)[0])
+    s = np.sin(u)
     with np.errstate(divide="ignore"):
-        lw = (d - 2) * np.log(np.sin(th)) - log_z
-    w = wt * np.exp(lw)
-    s = np.cos(th)
+        lc = np.where(np.abs(u) < 0.7, 0.5 * np.log1p(-s * s), np.log(np.cos(u)))
+    w = wt * np.exp((d - 2) * lc - log_z)
     s.setflags(write=False)
     w.setflags(write=False)
     return s, w
@@ -216,7 +225,8 @@ def _quad(funcs, d, kmax, kinks, tol):
     prev = None
     while True:
         s, w = _nodes(d, tuple(kinks), n)
-        P = _gegenbauer_table(kmax, s, d)
+        with np.errstate(under="ignore"):
+            P = _gegenbauer_table(kmax, s, d)
         vals = [_np(f)(math.sqrt(d) * s) for f in funcs]
         if not all(np.isfinite(v).all() for v in vals):
             raise ValueError("the activation returned a non-finite value on the sphere")
@@ -239,10 +249,10 @@ def gegenbauer_coefficients(func, d, kmax, *, kinks=(), tol=1e-13):
 
     ``x`` uniform on ``S^{d-1}(sqrt d)``, ``w`` a unit vector (Ghorbani et al., arXiv 1904.12191,
     Sec. 2), so that ``f(<w, x>) = sum_k lambda_{d,k}(f) B(d, k) Q_k(sqrt(d) <w, x>)``. With
-    ``s = <w, x>/sqrt(d) = cos theta`` the expectation is
-    ``int_0^pi f(sqrt(d) cos theta) P_k(cos theta) sin^{d-2} theta d theta / Z_d``, computed by
-    composite Gauss--Legendre quadrature in ``theta`` split at the kinks of ``f`` and on a mesh of
-    width ``~1/sqrt d`` around ``pi/2``, node count doubled until it agrees to ``tol``.
+    ``s = <w, x>/sqrt(d) = sin u`` the expectation is
+    ``int f(sqrt(d) sin u) P_k(sin u) cos^{d-2} u du / Z_d`` over ``|u| <= pi/2``, computed by
+    composite Gauss--Legendre quadrature in ``u`` split at the kinks of ``f`` and on a mesh of
+    width ``~1/sqrt d`` around ``0``, node count doubled until it agrees to ``tol``.
 
     Args:
         func: a numpy-vectorized function of one variable (``<w, x>``).
@@ -253,7 +263,9 @@ def gegenbauer_coefficients(func, d, kmax, *, kinks=(), tol=1e-13):
 
     Returns:
         ``(coefficients, error)``: float64 arrays of length ``kmax + 1`` (error: the difference of the
-        last two node counts).
+        last two node counts). The error is absolute: a coefficient much smaller than
+        ``sqrt(E f^2)`` has a correspondingly larger relative error (see :func:`nt_spectrum` for the
+        exact routes used by the NT model).
 
     >>> lam, err = gegenbauer_coefficients(lambda t: t ** 2, 5, 3)   # t^2 = 1 + (d-1) Q_2 with t = <w,x>
     >>> (lam * [1, 5, 14, 30]).round(12) + 0.0    # B(5,k) lambda_k: 1, 0, 5-1 = 4, 0
@@ -265,6 +277,254 @@ def gegenbauer_coefficients(func, d, kmax, *, kinks=(), tol=1e-13):
     kinks = tuple(sorted(float(k) for k in kinks))
     cur, err, _ = _quad([func], d, kmax, kinks, tol)
     return cur[0], np.full(kmax + 1, err[0])
+
+
+# ----------------------------------------------------------------------------------------------
+# Exact routes to the Gegenbauer coefficients of sigma' (and t sigma'(t))
+# ----------------------------------------------------------------------------------------------
+_U = 2.0 ** -53
+
+
+def _power_form(act):
+    """``(q, a, b)`` with ``sigma'(t) = a t_+^q + b t_-^q`` (``t_- = max(-t, 0)``, ``t_+^0`` the step)
+    for the named activations with a positively homogeneous derivative (relu, leaky_relu, abs,
+    relu_p), else ``None``."""
+    if act.kind != "named":
+        return None
+    if act.name == "relu":
+        return 0, 1.0, 0.0
+    if act.name == "abs":
+        return 0, 1.0, -1.0
+    der = act.mp_derivative
+    if act.name in ("leaky_relu", "relu_p") and hasattr(der, "p") and hasattr(der, "ap"):
+        return int(der.p), float(der.ap), float(der.am)
+    return None
+
+
+def _taylor_form(act, I):
+    """Taylor coefficients ``t_0..t_I`` of ``sigma'(x)`` (mpmath numbers at 30 digits) for the named
+    activations whose derivative is entire with a known series (exp, sin, cos, erf, gelu, identity,
+    quad, poly), else ``None``."""
+    if act.kind != "named" or act.name not in ("exp", "sin", "cos", "erf", "gelu", "identity", "quad", "poly"):
+        return None
+    P = act.param_dict
+    with mpmath.workdps(30):
+        t = [mpmath.mpf(0)] * (I + 1)
+        if act.name in ("identity", "quad", "poly"):
+            c = {"identity": [0, 1], "quad": [0, 0, 1]}.get(act.name)
+            c = [mpmath.mpf(sympy.Rational(v).p) / sympy.Rational(v).q if not isinstance(v, float) else mpmath.mpf(v)
+                 for v in (c if c is not None else P["coeffs"])]
+            for m in range(1, len(c)):
+                if m - 1 <= I:
+                    t[m - 1] = m * c[m]
+        else:
+            a = mpmath.mpf(sympy.Rational(P["a"]).p) / sympy.Rational(P["a"]).q if act.name != "gelu" else None
+            for i in range(I + 1):
+                if act.name == "exp":
+                    t[i] = a ** (i + 1) / mpmath.factorial(i)
+                elif act.name == "sin" and i % 2 == 0:
+                    t[i] = a * (-1) ** (i // 2) * a ** i / mpmath.factorial(i)
+                elif act.name == "cos" and i % 2 == 1:
+                    t[i] = -a * (-1) ** (i // 2) * a ** i / mpmath.factorial(i)
+                elif act.name == "erf" and i % 2 == 0:
+                    t[i] = 2 * a / mpmath.sqrt(mpmath.pi) * (-a * a) ** (i // 2) / mpmath.factorial(i // 2)
+                elif act.name == "gelu":
+                    if i == 0:
+                        t[i] = mpmath.mpf(1) / 2
+                    elif i % 2 == 1:
+                        m = i // 2
+                        t[i] = ((-1) ** m * (2 * m + 2)
+                                / (mpmath.sqrt(2 * mpmath.pi) * mpmath.ldexp(mpmath.factorial(m), m) * (2 * m + 1)))
+        return t
+
+
+@dataclass(frozen=True)
+class _Coefficients:
+    lam: np.ndarray        # lambda_j(f), j = 0..J (float64)
+    c: np.ndarray          # B(d, j) lambda_j^2 (no overflow on the Taylor route)
+    err: np.ndarray        # absolute error bound of lambda_j
+    norm2: float           # E f(<w,x>)^2 = sum_j c_j
+    beyond: float          # sum_{j > J} c_j (power law: closed form; Taylor: bound; quadrature: by difference)
+    route: str
+
+
+def _power_c(q, gamma, d, j):
+    """``B(d, j) lambda_j^2`` of ``f = a t_+^q + b t_-^q`` at real ``j`` (array) of the class ``j - q``
+    odd (``gamma = a + b (-1)^j`` there), float64."""
+    from ..expansions.gegenbauer import multiplicity_float, power_magnitude_float
+    return float(d) ** q * gamma ** 2 * power_magnitude_float(q, d, j) ** 2 * multiplicity_float(d, j)
+
+
+def _power_c_mp(q, gamma, d, j):
+    from ..expansions.gegenbauer import _power_coefficient_magnitude, multiplicity_real
+    return (mpmath.mpf(d) ** q * mpmath.mpf(gamma) ** 2 * _power_coefficient_magnitude(q, d, j) ** 2
+            * multiplicity_real(d, j))
+
+
+def _power_beyond(q, gamma, d, J):
+    """``sum_{j > J, j - q odd} B(d, j) lambda_j^2`` (:func:`gegenbauer.power_tail_mass`)."""
+    from ..expansions.gegenbauer import power_tail_mass
+    return power_tail_mass(q, float(gamma), d, J)
+
+
+def _b_float(d, J):
+    return np.array([float(_B(d, j)) for j in range(J + 1)])
+
+
+def _coef_power(form, d, J):
+    from ..expansions.gegenbauer import power_coefficients
+    q, a, b = form
+    E = power_coefficients(q, d, J)
+    with mpmath.workdps(30):
+        sd = mpmath.mpf(d) ** (mpmath.mpf(q) / 2)
+        lam_mp = [sd * (a + b * (-1) ** j) * E[j] for j in range(J + 1)]
+        lam = np.array([float(v) for v in lam_mp])
+        c = np.array([float(v * v * _B(d, j)) for j, v in enumerate(lam_mp)])
+        gamma = a + b * (-1) ** (q + 1)
+        # E f^2 = d^q (a^2 + b^2) E[s_+^(2q)] (odd part cancels), E[s_+^r] = M_r / 2
+        M = (mpmath.gamma(mpmath.mpf(2 * q + 1) / 2) * mpmath.gamma(mpmath.mpf(d) / 2)
+             / (mpmath.sqrt(mpmath.pi) * mpmath.gamma(mpmath.mpf(2 * q + d) / 2)))
+        norm2 = float(mpmath.mpf(d) ** q * (mpmath.mpf(a) ** 2 + mpmath.mpf(b) ** 2) * M / 2)
+    return _Coefficients(lam, c, 4 * _U * np.abs(lam), norm2, _power_beyond(q, gamma, d, J), "closed form")
+
+
+def _coef_taylor(t_of, d, J):
+    """The Taylor route (:func:`gegenbauer.ridge_taylor_values`; ``t_of(I)`` the mpmath Taylor
+    coefficients ``t_0..t_I``) with as many terms as the bound ``sum_{i > I} |t_i| E|x|^i`` on the
+    series remainder (from the next 8 terms, in logarithms: a term may be far outside the float64
+    range while its coefficient underflows) needs to fall below ``2^-60`` of every nonzero coefficient
+    (at most 4096 terms). Degrees where the series does not converge in float64 (a Gaussian factor at
+    large ``d``: erf, gelu, whose terms grow like ``2^i`` up to ``i ~ d``) get an infinite error bound."""
+    from ..expansions.gegenbauer import log_abs_moment_x, ridge_taylor_values
+
+    def log_terms(t, lo, hi, half=False):
+        with mpmath.workdps(20):
+            return [float(mpmath.log(abs(v))) + (0.5 * log_abs_moment_x(d, 2 * i) if half else log_abs_moment_x(d, i))
+                    for i, v in enumerate(t) if lo < i <= hi and v != 0]
+
+    I = J + 40
+    with np.errstate(under="ignore", over="ignore", invalid="ignore", divide="ignore"):
+        while True:
+            tm = t_of(I + 8)
+            # scale t_i -> t_i R^i (R a power of 2) so that no coefficient leaves the float64 range
+            with mpmath.workdps(20):
+                lt_ = [(i, float(mpmath.log(abs(v)))) for i, v in enumerate(tm[:I + 1]) if v != 0]
+                logR = max([0.0] + [(-300.0 - l) / i for i, l in lt_ if i > 0])
+                logR = math.log(2) * math.ceil(logR / math.log(2))
+                R = math.exp(logR)
+                t = np.array([float(v * mpmath.mpf(2) ** (i * round(logR / math.log(2)))) for i, v in enumerate(tm[:I + 1])])
+            gone = [i for i, v in enumerate(tm[:I + 1]) if v != 0 and (t[i] == 0 or not math.isfinite(t[i]))]
+            llost = max(log_terms([tm[i] if i in gone else 0 for i in range(I + 1)], -1, I), default=-math.inf)
+            W, Wabs, r = ridge_taylor_values(np.where(np.isfinite(t), t, 0.0), d, J, R)
+            scale = np.exp(-0.5 * np.arange(J + 1) * math.log(d))
+            lam = W * scale
+            rnd = 1.01 * _U * Wabs * scale
+            logs = log_terms(tm, I, I + 8)
+            lrem = max(max(logs) + math.log(2) if logs else -math.inf, llost + math.log(I + 1.0))
+            ok = np.isfinite(W) & np.isfinite(Wabs)
+            # coefficients below 1e-250 carry no mass that float64 could represent (c = B lambda^2)
+            big = ok & (np.abs(lam) > 1e-250)
+            small = np.abs(lam[big]).min() if np.any(big) else 1.0
+            if lrem <= math.log(small) - 60 * math.log(2) or I >= 4096:
+                break
+            if len(logs) >= 2 and logs[-1] >= logs[0]:
+                break           # the terms still grow: the series cancels beyond float64 (erf, gelu at large d)
+            I *= 2
+        rem = math.exp(min(lrem, 700.0))
+        bad = ~ok | (lrem > math.log(small) - 60 * math.log(2))
+        err = np.where(bad, np.inf, rnd + rem)
+        lam = np.where(bad, 0.0, lam)
+        c = np.where(bad, 0.0, W * W * r)
+        c = np.where(np.isfinite(c), c, 0.0)
+        # sum_{j > J} c_j = || f - P_{<=J} f ||^2 <= || f - T_J f ||^2 <= (sum_{i > J} |t_i| (E x^{2i})^{1/2})^2
+        # (the projection is the best degree-J approximation; Minkowski)
+        lt = log_terms(tm, J, I + 8, half=True)
+        if bad.any() or not lt:
+            beyond = math.inf if bad.any() else 0.0
+        else:
+            top = max(lt)
+            beyond = math.exp(2 * top) * math.fsum(math.exp(v - top) for v in lt) ** 2 if top < 300 else math.inf
+    return _Coefficients(lam, c, err, math.fsum(c) + beyond, beyond, "taylor")
+
+
+def _coef_quadrature(f, d, J, kinks, tol):
+    (lam,), err, norms = _quad([f], d, J, kinks, tol)
+    norm2 = float(norms[0] ** 2)
+    # below its accuracy a coefficient is noise; with B(d, j) huge its square would be too: zero it (its mass
+    # stays in the trace and is counted beyond the last reliable degree)
+    acc = 10 * err[0] + 64 * _U * norms[0]
+    lam = np.where(np.abs(lam) <= acc, 0.0, lam)
+    B = _b_float(d, J)
+    c = lam ** 2 * B
+    rel = np.abs(lam) > 1e3 * acc
+    last = int(np.nonzero(rel)[0].max()) if rel.any() else -1
+    beyond = max(norm2 - math.fsum(c[:last + 1]), 0.0)     # by difference: noise ~1e-16 norm2
+    nz = [j for j in range(last + 1) if lam[j] != 0]
+    if len(nz) >= 4:
+        # an analytic sigma' has geometrically decaying coefficients: if the last resolved ones do, the mass
+        # beyond is their geometric continuation (far below the difference's rounding noise)
+        j1, j2, j3 = nz[-3:]
+        r1 = abs(lam[j2] / lam[j1]) ** (1.0 / (j2 - j1))
+        r2 = abs(lam[j3] / lam[j2]) ** (1.0 / (j3 - j2))
+        if r1 < 0.95 and r2 < 0.95 and abs(r1 - r2) <= 0.2 * max(r1, r2):
+            r, step = max(r1, r2), j3 - j2
+            from ..expansions.gegenbauer import log_multiplicity
+            jj = np.arange(j3 + step, j3 + step * 4000, step, dtype=float)
+            with np.errstate(under="ignore"):
+                geo = np.exp(2 * math.log(abs(lam[j3])) + 2 * (jj - j3) * math.log(r) + log_multiplicity(d, jj))
+            if np.all(np.isfinite(geo)) and geo[-1] <= 1e-30 * geo[0]:
+                beyond = min(beyond, math.fsum(geo))
+    c = np.where(np.arange(J + 1) <= last, c, 0.0)
+    lam = np.where(np.arange(J + 1) <= last, lam, 0.0)
+    return _Coefficients(lam, c, np.full(J + 1, acc), norm2, beyond, "quadrature")
+
+
+def _jcap(d):
+    """Largest degree ``j <= _MAX_KMAX + 1`` with ``B(d, j) < 1e300``."""
+    j = 0
+    while j < _MAX_KMAX + 1 and _B(d, j + 1) < 1e300:
+        j += 1
+    return j
+
+
+@functools.lru_cache(maxsize=256)
+def _derivative_coefficients(act, d, tol, which="dsigma"):
+    """``lambda_j(f)`` for ``f = sigma'`` (``which="dsigma"``) or ``t sigma'(t)`` (``"tdsigma"``),
+    ``j = 0..J`` (``J`` = :func:`_jcap`), by the most accurate route available: the closed form for a
+    positively homogeneous ``sigma'`` (relu, leaky_relu, abs, relu_p; relative accuracy ~1e-16 at every
+    degree), the Taylor route for an entire ``sigma'`` with a known series (exp, sin, cos, identity,
+    quad, poly, and erf, gelu where the series does not cancel), else quadrature (absolute accuracy
+    ``~1e-16 sqrt(E f^2)``). Taylor and quadrature are combined degree by degree (the smaller error
+    bound wins)."""
+    J = _jcap(d)
+    form = _power_form(act)
+    if form is not None:
+        q, a, b = form
+        return _coef_power(form if which == "dsigma" else (q + 1, a, -b), d, J)
+    I0 = J + 40
+    t0 = _taylor_form(act, I0)
+    dsig = _np(_derivative(act))
+    f = dsig if which == "dsigma" else (lambda t: t * dsig(t))
+    kinks = tuple(sorted(set(act.kinks)))
+    if t0 is not None:
+        def t_of(I):
+            t = _taylor_form(act, I)
+            return t if which == "dsigma" else [mpmath.mpf(0)] + t[:-1]
+        tay = _coef_taylor(t_of, d, J)
+        if np.all((tay.err <= 1e-12 * np.abs(tay.lam)) | (tay.err <= 1e-260)) and math.isfinite(tay.beyond):
+            return tay          # relative accuracy 1e-12 (rigorous bound) at every degree
+        try:
+            quad = _coef_quadrature(f, d, J, kinks, tol)
+        except ValueError:
+            if np.all(np.isfinite(tay.err)) and math.isfinite(tay.beyond):
+                return tay      # e.g. exp at d = 1e6: sigma' overflows on the sphere's edge
+            raise
+        use_t = tay.err <= quad.err
+        lam = np.where(use_t, tay.lam, quad.lam)
+        c = np.where(use_t, tay.c, quad.c)
+        beyond = tay.beyond if use_t[-1] and tay.beyond <= quad.norm2 else max(quad.norm2 - math.fsum(c), 0.0)
+        return _Coefficients(lam, c, np.minimum(tay.err, quad.err), quad.norm2, beyond, "taylor+quadrature")
+    return _coef_quadrature(f, d, J, kinks, tol)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -282,10 +542,15 @@ class Spectrum:
         multiplicities: ``B(d, k)`` as exact Python ints (tuple).
         scaled: ``B(d, k) xi_{d,k}`` (tends to :func:`limit_eigenvalues` as ``d -> oo``).
         trace: ``K(x, x) = sum_k B(d, k) xi_{d,k}`` (``E sigma'(<w,x>)^2`` for NT, ``E sigma^2`` RF).
-        tail: ``trace - sum_{k <= kmax} B(d, k) xi_{d,k}`` (``>= 0``): the kernel beyond ``kmax``.
+        tail: the kernel's trace beyond ``kmax`` (``>= 0``). NT: computed from the coefficients beyond
+            ``kmax`` without the cancellation of ``trace - sum`` (closed form and Taylor routes; the
+            quadrature route by difference beyond its last reliable degree); RF:
+            ``trace - sum_{k <= kmax} B(d, k) xi_{d,k}``.
         psi: for NT, ``lambda_{d,k}(t sigma'(t))^2`` (the kernel along the weight), else ``None``.
         psi_tail: the trace of that kernel beyond ``kmax`` (NT), else ``None``.
         quadrature_error: bound on the absolute error of ``scaled`` from the quadrature.
+        route: NT: how the coefficients of ``sigma'`` were computed (``"closed form"``, ``"taylor"``,
+            ``"taylor+quadrature"`` or ``"quadrature"``; see :func:`nt_spectrum`); RF: ``"quadrature"``.
     """
 
     model: str
@@ -300,6 +565,7 @@ class Spectrum:
     psi: np.ndarray | None
     psi_tail: float | None
     quadrature_error: float
+    route: str = "quadrature"
 
     @property
     def mult_float(self) -> np.ndarray:
@@ -325,12 +591,39 @@ def _tail(trace, scaled, what, tol):
     return t if t > 100 * tol * abs(trace) else 0.0
 
 
+def _up_down(d, j):
+    """Fractions of ``c_j = B(d, j) lambda_j(sigma')^2`` that go to degrees ``j + 1`` and ``j - 1`` of the
+    NT kernel (the recurrence ``(t/d) Q_j = [(j + d - 2) Q_{j+1} + j Q_{j-1}]/(2j + d - 2)``)."""
+    if j == 0:
+        return 1.0, 0.0
+    return (j + d - 2) / (2 * j + d - 2), j / (2 * j + d - 2)
+
+
+def _nt_masses(c, d, kmax):
+    """``B(d, k) xi^NT_{d,k}``, ``k = 0..kmax``, from ``c_j``, ``j = 0..kmax + 1`` (module docstring)."""
+    scaled = np.zeros(kmax + 1)
+    for k in range(kmax + 1):
+        up = c[k - 1] * _up_down(d, k - 1)[0] if k >= 1 else 0.0
+        scaled[k] = up + c[k + 1] * _up_down(d, k + 1)[1]
+    return scaled
+
+
+def _nt_beyond(coef: _Coefficients, d, K):
+    """The NT kernel's trace beyond degree ``K``: ``c_K u_K + c_{K+1} u_{K+1} + sum_{j >= K+2} c_j``
+    (``u_j`` the upward fraction of :func:`_up_down`), no cancellation."""
+    c = coef.c
+    J = c.size - 1
+    s = c[K] * _up_down(d, K)[0] + (c[K + 1] * _up_down(d, K + 1)[0] if K + 1 <= J else 0.0)
+    return float(s + math.fsum(c[K + 2:]) + coef.beyond)
+
+
 @functools.lru_cache(maxsize=128)
 def _spectrum(model, act, d, kmax, tol):
     mult = _mult(d, kmax + 1)
+    if _B(d, kmax + 1) >= 1e300:
+        raise ValueError(f"kmax = {kmax} is beyond the float64 range of B(d, k) at d = {d} (B(d, kmax + 1) >= 1e300); "
+                         f"the largest kmax here is {_jcap(d) - 1}")
     Bf = np.array([float(b) for b in mult])
-    if not np.isfinite(Bf).all():
-        raise ValueError(f"B(d, k) exceeds the float64 range for d={d}, kmax={kmax}; lower kmax")
     kinks = tuple(sorted(set(act.kinks)))
     if model == "rf":
         sig = _np(act.np_func)
@@ -342,48 +635,55 @@ def _spectrum(model, act, d, kmax, tol):
         qerr = float(2 * norms[0] * err[0] * np.max(Bf[:kmax + 1] * np.abs(lam[:kmax + 1])) + 1e-15 * trace)
         return Spectrum("rf", act.name, d, kmax, _ro(xi), mult[:kmax + 1], _ro(scaled), trace,
                         _tail(trace, scaled, "rf_spectrum", tol), None, None, qerr)
-    dsig = _np(_derivative(act))
-    (lam, lam_psi), err, norms = _quad([dsig, lambda t: t * dsig(t)], d, kmax + 1, kinks, tol)
-    lam = np.where(np.abs(lam) <= 10 * tol * norms[0], 0.0, lam)           # zero to quadrature accuracy
-    lam_psi = np.where(np.abs(lam_psi) <= 10 * tol * norms[1], 0.0, lam_psi)
-    c = lam ** 2 * Bf                       # B(d,j) lambda_j(sigma')^2, j = 0..kmax+1
-    scaled = np.zeros(kmax + 1)
-    for k in range(kmax + 1):
-        up = 0.0
-        if k == 1:
-            up = c[0]
-        elif k >= 2:
-            up = c[k - 1] * (k + d - 3) / (2 * k + d - 4)
-        scaled[k] = up + c[k + 1] * (k + 1) / (2 * k + d)
+    _derivative(act)
+    co = _derivative_coefficients(act, d, tol, "dsigma")
+    cp = _derivative_coefficients(act, d, tol, "tdsigma")
+    scaled = _nt_masses(co.c, d, kmax)
     xi = scaled / Bf[:kmax + 1]
-    trace = float(norms[0] ** 2)            # E sigma'(<w,x>)^2 (|x|^2/d = 1)
-    psi = lam_psi[:kmax + 1] ** 2
-    psi_trace = float(norms[1] ** 2)
-    qerr = float(2 * norms[0] * err[0] * np.max(Bf * np.abs(lam)) + 1e-15 * trace)
+    trace = float(co.norm2)            # E sigma'(<w,x>)^2 (|x|^2/d = 1)
+    psi = cp.lam[:kmax + 1] ** 2
+    psi_tail = max(cp.norm2 - math.fsum(Bf[:kmax + 1] * psi), 0.0) if cp.route == "quadrature" else \
+        float(math.fsum(cp.c[kmax + 1:]) + cp.beyond)
+    qerr = float(2 * math.sqrt(trace) * np.max(co.err[:kmax + 2]) * np.max(Bf * np.abs(co.lam[:kmax + 2]))
+                 + 1e-15 * trace)
     return Spectrum("nt", act.name, d, kmax, _ro(xi), mult[:kmax + 1], _ro(scaled), trace,
-                    _tail(trace, scaled, "nt_spectrum", tol), _ro(psi),
-                    _tail(psi_trace, Bf[:kmax + 1] * psi, "nt_spectrum (psi)", tol), qerr)
+                    _nt_beyond(co, d, kmax), _ro(psi), psi_tail, qerr, co.route)
 
 
 def nt_spectrum(activation, d, kmax, *, tol=1e-13) -> Spectrum:
     """Exact eigenvalues ``xi^NT_{d,k}`` of the infinite-width NT kernel at finite ``d``.
 
     Computed from ``lambda_{d,j}(sigma')``, ``j <= kmax + 1``, by the three-term recurrence of the
-    module docstring (Ghorbani et al., arXiv 1904.12191, App.). Also returns ``psi_k`` (the kernel
-    of ``<w, x> sigma'(<w, x>)``), used by :func:`approximation_error`.
+    module docstring (Ghorbani et al., arXiv 1904.12191, App.). The coefficients come from the most
+    accurate route available (``route``):
+
+    * ``"closed form"`` -- ``sigma'`` positively homogeneous (relu, leaky_relu, abs, relu_p:
+      ``sigma'(t) = a t_+^q + b t_-^q``): ``lambda_j = d^{q/2} (a + b (-1)^j) E[s_+^q P_j]`` with the
+      closed form of :func:`asymptotics.expansions.gegenbauer.power_coefficients` (relative accuracy
+      ~1e-16 at every degree; the tail beyond ``kmax`` by the degree quadrature of the power law);
+    * ``"taylor"`` -- ``sigma'`` entire with a known series (exp, sin, cos, identity, quad, poly, erf,
+      gelu): the Funk--Hecke series of :func:`asymptotics.expansions.gegenbauer.ridge_taylor_values`,
+      used degree by degree where its rounding bound is below the quadrature's (``"taylor+quadrature"``);
+    * ``"quadrature"`` -- otherwise (tanh, sigmoid, softplus, silu, user functions): composite
+      Gauss--Legendre, absolute accuracy ``~1e-16 sqrt(E sigma'^2)`` per coefficient (coefficients
+      below their accuracy are 0 and their mass is counted in the tail).
+
+    The coefficients are computed once per activation and ``d`` for every degree up to 201 (so the
+    eigenvalues do not depend on ``kmax``). Also returns ``psi_k`` (the kernel of
+    ``<w, x> sigma'(<w, x>)``), used by :func:`approximation_error`.
 
     Args:
         activation: a name or :class:`~asymptotics.activations.Activation` with a derivative.
         d: dimension, integer ``>= 2``.
-        kmax: largest degree, ``0 <= kmax <= 200``.
+        kmax: largest degree, ``0 <= kmax <= 200`` and ``B(d, kmax + 1) < 1e300``.
         tol: quadrature tolerance (relative).
 
     Returns:
         A frozen :class:`Spectrum`.
 
     >>> s = nt_spectrum("relu", 3, 2)       # exact: 1/16, 1/4, 35/256
-    >>> (s.scaled * 256).round(10)
-    array([16., 64., 35.])
+    >>> (s.scaled * 256).round(10), s.route
+    (array([16., 64., 35.]), 'closed form')
     >>> nt_spectrum("sign", 10, 2)
     Traceback (most recent call last):
     ...
@@ -405,6 +705,43 @@ def rf_spectrum(activation, d, kmax, *, tol=1e-13) -> Spectrum:
     kmax = check_int("kmax", kmax, low=0, high=_MAX_KMAX)
     tol = float(check_real("tol", tol, low=0.0, low_open=True))
     return _spectrum("rf", _activation(activation), d, kmax, tol)
+
+
+def _unresolved_eig(act, d, tol):
+    """An upper bound of the NT eigenvalues at degrees whose coefficients the quadrature route could not
+    resolve (set to 0): ``xi_k B(d, k) <= c_{k-1} + c_{k+1}`` with ``|lambda_j| <= 1e3 acc`` there, so
+    ``xi_k <= 2 (1e3 acc)^2 max B(d, k +- 1)/B(d, k)``; 0 for the exact routes."""
+    co = _derivative_coefficients(act, d, tol, "dsigma")
+    if co.route in ("closed form", "taylor"):
+        return 0.0
+    acc = float(np.max(co.err[np.isfinite(co.err)])) if np.any(np.isfinite(co.err)) else 0.0
+    return 2 * (1e3 * acc) ** 2 * (d + 1.0)
+
+
+# the NT kernel of a positively homogeneous sigma' beyond the listed degrees (kernel_ridge._tail_solve)
+@functools.lru_cache(maxsize=128)
+def _nt_tail_model(act, d):
+    from ..expansions.gegenbauer import multiplicity_float, multiplicity_real
+    from .kernel_ridge import _TailModel
+    form = _power_form(act)
+    if form is None:
+        return None
+    q, a, b = form
+    gamma = a + b * (-1) ** (q + 1)
+    if gamma == 0:
+        return None
+
+    def xi(k):
+        k = np.asarray(k, dtype=float)
+        cm = _power_c(q, gamma, d, k - 1) * (k + d - 3) / (2 * k + d - 4)
+        cp = _power_c(q, gamma, d, k + 1) * (k + 1) / (2 * k + d)
+        return (cm + cp) / multiplicity_float(d, k)
+
+    def xi_mp(k):
+        cm = _power_c_mp(q, gamma, d, k - 1) * (k + d - 3) / (2 * k + d - 4)
+        cp = _power_c_mp(q, gamma, d, k + 1) * (k + 1) / (2 * k + d)
+        return (cm + cp) / multiplicity_real(d, k)
+    return _TailModel(xi, xi_mp, q + 2, 2, 2.0 * q + d)
 
 
 def limit_eigenvalues(activation, kmax, *, model="nt", route="hermite"):
@@ -610,12 +947,14 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
     >>> float(risk(10_000, 10, 1e-8, 0.0, energy=[0, 1]).risk) < 1e-3   # n >> B(d,1): learned
     True
     """
-    n = check_real("n", n, low=0.0, high=1e100, low_open=True)
-    d = check_real("d", d, low=2, high=_MAX_D)
+    from .kernel_ridge import (_CapExceeded, _check_grid, _check_trunc_tol, _choose_truncation, _tail_solve,
+                               _truncation_estimate)
+    n = _check_grid("n", n, low=0.0, high=1e100, low_open=True)
+    d = _check_grid("d", d, low=2, high=_MAX_D)
     if not np.all(d == np.floor(d)):
         raise ValueError(f"d must be an integer, got {float(d[d != np.floor(d)].flat[0])!r}")
-    lam = check_real("lam", lam, low=0.0, high=1e100)
-    sigma2 = check_real("sigma2", sigma2, low=0.0, high=1e100)
+    lam = _check_grid("lam", lam, low=0.0, high=1e100)
+    sigma2 = _check_grid("sigma2", sigma2, low=0.0, high=1e100)
     e = parse_energy(energy)
     if kmax is not None:
         kmax = check_int("kmax", kmax, low=e.size - 1, high=_MAX_KMAX)
@@ -624,33 +963,57 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
     except ValueError:
         raise ValueError("n, d, lam, sigma2 must broadcast together") from None
     n, d, lam, sigma2 = (np.broadcast_to(a, shape).ravel() for a in (n, d, lam, sigma2))
-    from .kernel_ridge import _check_trunc_tol, _choose_truncation, _truncation_estimate
     trunc_tol = _check_trunc_tol(trunc_tol)
     act = _activation(activation)
     _derivative(act)
+    for dv in np.unique(d):
+        top = _jcap(int(dv)) - 1
+        if kmax is not None and kmax > top:
+            raise ValueError(f"kmax must be <= {top} at d = {int(dv)} (B(d, kmax + 1) < 1e300), got {kmax}")
+        if e.size - 1 > top:
+            raise ValueError(f"energy lists degrees up to {e.size - 1}, beyond the float64 range of B(d, k) at "
+                             f"d = {int(dv)} (at most degree {top})")
     outs = {k: np.empty(n.size) for k in ("risk", "bias", "variance", "risk_total", "kappa", "df1", "df2")}
     trunc = np.empty(n.size)
-    cap = _MAX_KMAX - 4
     for dv in np.unique(d):
         idx = np.nonzero(d == dv)[0]
         di = int(dv)
+        top = _jcap(di) - 1                     # B(d, k) < 1e300 up to k = top + 1
+        cap = max(min(_MAX_KMAX - 4, top - 4), 0)
 
-        def upto(Kc, di=di):
-            sp = nt_spectrum(act, di, int(min(Kc, _MAX_KMAX)), tol=tol)
-            return np.asarray(sp.eigenvalues), sp.mult_float, sp.tail
+        def upto(Kc, di=di, top=top):
+            sp = nt_spectrum(act, di, int(min(Kc, _MAX_KMAX, top)), tol=tol)
+            return np.asarray(sp.eigenvalues), sp.mult_float, sp.tail, _unresolved_eig(act, di, tol)
 
         ee = np.zeros(max(e.size, 1))
         ee[:e.size] = e
+        what = f"nt.risk (activation {act.name!r}, d={di})"
+        res = None
         if kmax is None:
-            K, est, _ = _choose_truncation(upto, ee, n[idx], lam[idx], sigma2[idx], max(e.size - 1, 2), cap,
-                                           trunc_tol, f"nt.risk (activation {act.name!r}, d={di})")
+            kmin = min(max(e.size - 1, 2), cap)
+            try:
+                K, est, _ = _choose_truncation(upto, ee, n[idx], lam[idx], sigma2[idx], kmin, cap, trunc_tol, what)
+            except _CapExceeded as exc:
+                model = _nt_tail_model(act, di)
+                if model is None or di > 60:
+                    raise ValueError(str(exc)) from None
+                kx = max(kmin, model.first)
+                sp = nt_spectrum(act, di, kx, tol=tol)
+                sol, *_, est, _nodes_, _e = _tail_solve(
+                    model, (np.asarray(sp.eigenvalues), sp.mult_float, None), di, ee, n[idx], lam[idx], sigma2[idx],
+                    trunc_tol, precision, DEFAULT_SOLVER_TOL, "raise", what, kx)
+                if est > trunc_tol:
+                    raise ValueError(f"{what}: the degree quadrature of the power-law tail reaches only {est:.2g} "
+                                     f"(above trunc_tol={trunc_tol:g}); pass a larger trunc_tol") from None
+                res = {k: np.asarray(getattr(sol, k), dtype=float) for k in outs}
         else:
             K = kmax
-            xi, mult, rest = upto(min(K + 4, _MAX_KMAX))
-            tail_k = float(np.sum(mult[K + 1:] * xi[K + 1:])) + rest
-            est = _truncation_estimate(xi, mult, K, tail_k, ee, n[idx], lam[idx], sigma2[idx])
-        spec = nt_spectrum(act, di, K, tol=tol)
-        res = _krr(spec, e, n[idx], lam[idx], sigma2[idx], precision)
+            xi, mult, rest, floor = upto(min(K + 4, _MAX_KMAX))
+            tail_k = math.fsum(mult[K + 1:] * xi[K + 1:]) + rest
+            est = _truncation_estimate(xi, mult, K, tail_k, ee, n[idx], lam[idx], sigma2[idx], e_floor=floor)
+        if res is None:
+            spec = nt_spectrum(act, di, K, tol=tol)
+            res = _krr(spec, e, n[idx], lam[idx], sigma2[idx], precision)
         for k in outs:
             outs[k][idx] = np.broadcast_to(np.asarray(res[k], dtype=float), idx.shape)
         trunc[idx] = est
