@@ -404,5 +404,21 @@ def test_spectrum_risk_where_kappa_overflows_double():
         ref = s * b * k ** 2 / (s + k) ** 2 / (1 - df2 / n)
         assert abs(mpmath.mpf(float(sol.risk)) / ref - 1) <= max(float(sol.rel_accuracy), 2e-16)
     assert np.isinf(sol.unknowns["kappa"]) and float(sol.params["lam"]) == L
-    with pytest.raises(ValueError, match="rescaled exactly"):
-        ridge.spectrum_risk(eigs=[1e300, 1e-300], beta2=[1.0, 1.0], n=1e-20, lam=0.0)
+    # no exact rescaling keeps 1e-300 in range: solved in mpmath; kappa ~ 1e320 >> 1e300, bias = sum s beta2
+    far = ridge.spectrum_risk(eigs=[1e300, 1e-300], beta2=[1.0, 1.0], n=1e-20, lam=0.0, sigma2=0.0)
+    assert abs(float(far.risk) / 1e300 - 1) < 1e-15 and np.isinf(far.unknowns["kappa"])
+
+
+def test_spectrum_risk_beyond_any_exact_rescaling():
+    """A spectrum spanning 1e-173 ... 1e249 with n = 1.2e-231: kappa ~ 4.5e480 and no power-of-two
+    rescaling keeps every eigenvalue in range; the point is solved in mpmath and rounded to double.
+    Reference: kappa >> every eigenvalue, so the bias is sum(s beta2) to relative O(s_max/kappa)."""
+    eigs = [3.24503123805902e-173, 5.6485185921231814e+249, 2.281102120871505e-126, 7.742394059630204e+21]
+    beta2 = [3.3544843269395044e-250] * 4
+    sol = ridge.spectrum_risk(eigs=eigs, beta2=beta2, n=1.246079396920876e-231, lam=2893.5080435520777,
+                              sigma2=0.0)
+    with mpmath.workdps(40):
+        ref = mpmath.fsum(mpmath.mpf(a) * mpmath.mpf(b) for a, b in zip(eigs, beta2))
+        assert abs(mpmath.mpf(float(sol.risk)) / ref - 1) <= float(sol.rel_accuracy)
+    assert str(np.asarray(sol.status).ravel()[0]).startswith("re-solved at 30 digits")
+    assert np.isinf(sol.unknowns["kappa"])

@@ -964,16 +964,19 @@ def solve(model: FixedPointModel, params: Mapping, *, spectrum: Mapping | None =
     conv = sing | exact
     iters = np.zeros(P, dtype=int)
     todo = np.nonzero(~conv)[0]
+    bad_start = np.zeros(P, dtype=bool)   # initial guesses beyond the double range
     lower = None if model.lower_bounds is None else np.array(
         [(-np.inf if b is None else b) for b in model.lower_bounds], dtype=float)
     scales = np.zeros(m) if model.scales is None else np.asarray(model.scales, dtype=float)
     if todo.size:
         sub = {k: v[todo] for k, v in flatp.items()}
-        if model.components:
-            guess = model.initial_guess(spectrum=spec_dict, **sub)
-        else:
-            guess = model.initial_guess(**sub)
+        with np.errstate(over="ignore"):  # an overflowing guess is not finite: see the precision path
+            if model.components:
+                guess = model.initial_guess(spectrum=spec_dict, **sub)
+            else:
+                guess = model.initial_guess(**sub)
         x0 = np.stack([np.broadcast_to(np.asarray(g, dtype=float), (todo.size,)) for g in guess], axis=1)
+        bad_start[todo] = ~np.isfinite(x0).all(axis=1)
         pt = [q[todo] for q in plist]
         first = min(max_iter, 40)
         xs, cs, its, F = _newton(comp, x0, pt, spec, lower, scales, tol, first)
@@ -1091,22 +1094,31 @@ def solve(model: FixedPointModel, params: Mapping, *, spectrum: Mapping | None =
                              + (f" ({msg})" if msg else ""))
                 conv[i] = False
 
+    mp_starts: dict = {}
     if precision is not None:
         # the precision path starts from the double-precision root; where double precision did not
         # converge (e.g. a root near the smallest subnormal) Newton's method in mpmath may still find
         # and verify one from the last iterate (it raises ValueError if it cannot)
-        for i in np.nonzero(~conv & ~sing & ~wrong_branch & ~nan_bug)[0]:
+        off_range = bad_start | ~np.isfinite(x).all(axis=1)   # beyond the double range
+        for i in np.nonzero(~conv & ~sing & (~wrong_branch | off_range) & ~nan_bug)[0]:
+            pt = _point(model, flatp, flatmp, i)
+            start = x[i] if not off_range[i] else _mp_guess(model, pt, spec, spec_mp, precision + 15)
             try:
-                u_mp, _o, _a = _mp_point(model, _point(model, flatp, flatmp, i), x[i], spec, spec_mp,
-                                         precision + 15, exact_start=bool(exact[i]))
-            except ValueError:
+                u_mp, _o, _a = _mp_point(model, pt, start, spec, spec_mp, precision + 15,
+                                         exact_start=bool(exact[i]))
+            except (ValueError, ZeroDivisionError):
                 continue
             uf = {k: np.array([float(v)]) for k, v in u_mp.items()}
-            if model.admissible is not None and not bool(np.asarray(model.admissible(
+            if not all(np.isfinite(v).all() for v in uf.values()):
+                # beyond the double range the branch test runs on the mpmath outputs: finite, >= 0
+                if not all(mpmath.isfinite(v) and v >= 0 for v in _o.values()):
+                    continue
+            elif model.admissible is not None and not bool(np.asarray(model.admissible(
                     {k: flatp[k][i:i + 1] for k in flatp}, uf,
                     _traces_at(model, comp, uf, flatp, i, spec))).ravel()[0]):
                 continue
             x[i] = [float(u_mp[k]) for k in model.unknown_names]
+            mp_starts[i] = [u_mp[k] for k in model.unknown_names]  # (beyond the double range: inf in x)
             conv[i] = True
             status[i] = f"re-solved at {precision} digits (double precision did not converge)"
 
@@ -1124,7 +1136,7 @@ def solve(model: FixedPointModel, params: Mapping, *, spectrum: Mapping | None =
 
     if precision is not None:
         mp_unk, mp_out, mp_acc = _solve_mp_points(model, flatp, flatmp, spec, spec_mp, x, conv, sing,
-                                                  sing_values, precision, exact)
+                                                  sing_values, precision, exact, mp_starts)
         unknowns, outs = mp_unk, mp_out
         for k in oacc:
             oacc[k] = np.where(conv & ~sing, mp_acc[k], oacc[k] if k not in mp_acc else 0.0)
@@ -1281,8 +1293,24 @@ def _point(model, flatp, flatmp, i):
 
 
 # ---------------------------------------------------------------------- the mpmath path
-def _solve_mp_points(model, flatp, flatmp, spec, spec_mp, x, conv, sing, sing_values, precision, exact):
-    """Re-solve every verified point in mpmath; singular points take their exact values."""
+def _mp_guess(model, point, spec, spec_mp, dps):
+    """The model's initial guess evaluated in mpmath (no overflow): the start where the double one is
+    not finite."""
+    with mpmath.workdps(dps):
+        kw = {k: mpmath.mpf(point[k]) for k in model.parameter_names}
+        if model.components:
+            comps = {c.name: np.array([mpmath.mpf(v) for v in (sm if sm is not None else sa.tolist())], dtype=object)
+                     for c, sa, sm in zip(model.components, spec, spec_mp)}
+            guess = model.initial_guess(spectrum=comps, **kw)
+        else:
+            guess = model.initial_guess(**kw)
+        return [mpmath.mpf(g) for g in guess]
+
+
+def _solve_mp_points(model, flatp, flatmp, spec, spec_mp, x, conv, sing, sing_values, precision, exact,
+                     starts=None):
+    """Re-solve every verified point in mpmath (from ``x``, or ``starts[i]`` where given); singular
+    points take their exact values."""
     P = x.shape[0]
     unk = {k: np.empty(P, dtype=object) for k in model.unknown_names}
     outs = {k: np.empty(P, dtype=object) for k in model.outputs}
@@ -1293,7 +1321,8 @@ def _solve_mp_points(model, flatp, flatmp, spec, spec_mp, x, conv, sing, sing_va
         elif sing[i]:
             u = vals = {k: mpmath.mpf(float(np.broadcast_to(v, (P,))[i])) for k, v in sing_values.items()}
         else:
-            u, vals, a = _mp_point(model, _point(model, flatp, flatmp, i), x[i], spec, spec_mp, precision + 15,
+            x0 = starts[i] if starts and i in starts else x[i]
+            u, vals, a = _mp_point(model, _point(model, flatp, flatmp, i), x0, spec, spec_mp, precision + 15,
                                    out_digits=precision, exact_start=bool(exact[i]))
             for k, v in a.items():  # plus the rounding to ``precision`` significant digits
                 acc[k][i] = max(float(v), 0.5 * 10.0 ** (1 - precision))

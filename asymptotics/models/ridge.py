@@ -343,9 +343,9 @@ def spectrum_risk(eigs, beta2, n, lam=0.0, sigma2=1.0, *, precision: int | None 
     lam_f = np.asarray(p["lam"], dtype=float)
     tiny = np.finfo(float).tiny
     if (es < tiny).any() or not np.isfinite(bs).all() or ((lam_f > 0) & (lam_f * c < tiny)).any():
-        raise ValueError(f"n: tr(Sigma)/n must be at most 1e300 (kappa would overflow) unless the spectrum "
-                         f"can be rescaled exactly: got tr(Sigma) = {tr:.3g}, n down to {n_min:.3g}, and the "
-                         f"rescaling by 2^-{k} would underflow an eigenvalue or lam, or overflow beta2")
+        # the spectrum's dynamic range does not survive the rescaling: solve in mpmath (no exponent
+        # range), and return doubles unless ``precision`` was asked for
+        return _solved_in_mpmath(p, eigs, beta2, precision, tol, errors, accuracy, resolve)
     scaled = dict(p, lam=_times(p["lam"], c))
     sol = solve(RIDGE_SPECTRUM, scaled, spectrum={"s": _times(eigs, c), "beta2": _times(beta2, 2.0 ** k)},
                 precision=precision, tol=tol, errors=errors, accuracy=accuracy, resolve=resolve)
@@ -353,6 +353,31 @@ def spectrum_risk(eigs, beta2, n, lam=0.0, sigma2=1.0, *, precision: int | None 
         kappa = _times(sol.unknowns["kappa"], 2.0 ** k)   # inf where the true kappa exceeds 1.8e308
     return dataclasses.replace(sol, params={**sol.params, "lam": np.broadcast_to(
         np.asarray(p["lam"]), np.shape(sol.params["lam"]))}, unknowns={**sol.unknowns, "kappa": kappa})
+
+
+def _solved_in_mpmath(p, eigs, beta2, precision, tol, errors, accuracy, resolve):
+    """:func:`spectrum_risk` where ``kappa`` is beyond the double range and cannot be rescaled: the
+    mpmath solve at ``precision`` (30 digits by default), rounded to double unless ``precision`` was
+    given; the accuracy then adds the rounding to double (2^-53 relative)."""
+    digits = 30 if precision is None else precision
+    sol = solve(RIDGE_SPECTRUM, p, spectrum={"s": eigs, "beta2": beta2}, precision=digits, tol=tol,
+                errors=errors, accuracy=max(accuracy, 10.0 ** (1 - digits)), resolve=resolve)
+    if precision is not None:
+        return sol
+
+    def to_float(a):
+        data = np.asarray(np.ma.getdata(a), dtype=object)
+        out = np.array([float(v) for v in data.ravel()], dtype=float).reshape(data.shape)
+        return np.ma.masked_array(out, mask=np.ma.getmaskarray(a)) if isinstance(a, np.ma.MaskedArray) else out
+
+    acc = {k: np.asarray(v, dtype=float) + 2.0 ** -53 for k, v in sol.accuracy.items()}
+    status = np.asarray(sol.status, dtype=object).copy()
+    for i, st in enumerate(status.ravel()):
+        if st in ("ok", "exact"):
+            status.ravel()[i] = f"re-solved at {digits} digits"
+    return dataclasses.replace(sol, precision=None, unknowns={k: to_float(v) for k, v in sol.unknowns.items()},
+                               outputs={k: to_float(v) for k, v in sol.outputs.items()}, accuracy=acc,
+                               status=status, bound=accuracy)
 
 
 def _times(a, c):
