@@ -68,7 +68,6 @@ def test_quick_slice_covers_every_model(quick_report):
     assert set(counts) == set(fuzz.MODELS)
     for m, c in counts.items():
         assert c["calls"] >= 20 and c["gp_checked"] > 0, m
-    assert quick_report["meta"]["test_seconds"] < 60   # the slice is meant for the default suite
 
 
 # ---------------------------------------------------------------------------------- the harness itself

@@ -585,7 +585,7 @@ def test_a_failed_point_keeps_the_others(monkeypatch):
     assert [r["risk"] for r in recs] == [5.0, None, 20.0] and recs[1]["gamma"] == 1.25
     assert [r["status"] for r in recs][::2] == ["ok", "ok"] and recs[1]["status"].startswith("not solved")
     assert recs[1]["kappa"] is None and meta["failed_points"] == 1
-    assert "rel_accuracy" not in recs[0]       # the engine does not provide it (yet)
+    assert "rel_accuracy" in recs[0] and recs[1]["rel_accuracy"] is None   # every Solution carries it
 
 
 def test_status_and_accuracy_of_the_engine_are_carried(monkeypatch, capsys):
