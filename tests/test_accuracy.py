@@ -422,3 +422,23 @@ def test_spectrum_risk_beyond_any_exact_rescaling():
         assert abs(mpmath.mpf(float(sol.risk)) / ref - 1) <= float(sol.rel_accuracy)
     assert str(np.asarray(sol.status).ravel()[0]).startswith("re-solved at 30 digits")
     assert np.isinf(sol.unknowns["kappa"])
+
+
+def test_non_physical_double_root_among_subnormals_is_re_solved():
+    """lam = 5e-324 just above the threshold (n = 1 + 1e-10 > d = 1): kappa ~ 4.7e-314 is subnormal and
+    Newton's method in double landed on the non-physical branch; the point is re-solved in mpmath from
+    the model's start. Reference: one eigenvalue, kappa (1 - s/(n (s + kappa))) = lam solved by 60-digit
+    bisection; the bias s beta2 kappa^2/(s+kappa)^2/(1 - df2/n) ~ 7e-616 underflows to 0 in double."""
+    s_, b_, n_, lam_ = 0.9266885082161619, 31.255579954690646, 1.0000000001051363, 5e-324
+    sol = ridge.spectrum_risk(eigs=[s_], beta2=[b_], n=n_, lam=lam_, sigma2=0.0)
+    assert str(np.asarray(sol.status).ravel()[0]).startswith("re-solved") and float(sol.risk) == 0.0
+    with mpmath.workdps(60):
+        s, b, n, lam = (mpmath.mpf(v) for v in (s_, b_, n_, lam_))
+        lo, hi = lam, lam * n / (n - 1) * 10
+        for _ in range(400):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if mid * (1 - s / (n * (s + mid))) < lam else (lo, mid)
+        assert abs(mpmath.mpf(float(sol.unknowns["kappa"])) / lo - 1) < 1e-9   # subnormal: ~14 digits
+        mp = ridge.spectrum_risk(eigs=[s_], beta2=[b_], n=n_, lam=lam_, sigma2=0.0, precision=30)
+        ref = s * b * lo ** 2 / (s + lo) ** 2 / (1 - s ** 2 / (s + lo) ** 2 / n)
+        assert abs(np.asarray(mp.outputs["risk"]).ravel()[0] / ref - 1) < 1e-28

@@ -1044,8 +1044,11 @@ def solve(model: FixedPointModel, params: Mapping, *, spectrum: Mapping | None =
     if precision is None:
         # accuracy contract: re-solve (or reject) the points whose estimate exceeds the bound
         over = conv & ~sing & (worst > accuracy)
-        rescue = ~conv & ~sing & ~wrong_branch & ~nan_bug & resolve
+        # not converged, or converged onto the non-physical branch (e.g. a root among subnormals):
+        # re-solved in mpmath, from the model's own start where the double iterate is not usable
+        rescue = ~conv & ~sing & ~nan_bug & resolve
         for i in np.nonzero(over | rescue)[0]:
+            fresh = bool(wrong_branch[i] or bad_start[i] or not np.isfinite(x[i]).all())
             est = worst[i]
             if not resolve:
                 status[i] = f"accuracy {est:.2g} worse than the bound {accuracy:g}; re-solve disabled"
@@ -1055,9 +1058,11 @@ def solve(model: FixedPointModel, params: Mapping, *, spectrum: Mapping | None =
             ok, msg = False, ""
             for attempt in range(3):
                 try:
-                    u_mp, o_mp, a_mp = _mp_point(model, _point(model, flatp, flatmp, i), x[i], spec, spec_mp,
-                                                 digits, exact_start=bool(exact[i]))
-                except ValueError as e:
+                    pt = _point(model, flatp, flatmp, i)
+                    start = _mp_guess(model, pt, spec, spec_mp, digits) if fresh else x[i]
+                    u_mp, o_mp, a_mp = _mp_point(model, pt, start, spec, spec_mp, digits,
+                                                 exact_start=bool(exact[i]))
+                except (ValueError, ZeroDivisionError) as e:
                     msg = str(e)
                     if digits >= MAX_RESOLVE_DIGITS:
                         break
@@ -1100,9 +1105,10 @@ def solve(model: FixedPointModel, params: Mapping, *, spectrum: Mapping | None =
         # converge (e.g. a root near the smallest subnormal) Newton's method in mpmath may still find
         # and verify one from the last iterate (it raises ValueError if it cannot)
         off_range = bad_start | ~np.isfinite(x).all(axis=1)   # beyond the double range
-        for i in np.nonzero(~conv & ~sing & (~wrong_branch | off_range) & ~nan_bug)[0]:
+        for i in np.nonzero(~conv & ~sing & ~nan_bug)[0]:
             pt = _point(model, flatp, flatmp, i)
-            start = x[i] if not off_range[i] else _mp_guess(model, pt, spec, spec_mp, precision + 15)
+            fresh = off_range[i] or wrong_branch[i]   # the double iterate is not a usable start
+            start = _mp_guess(model, pt, spec, spec_mp, precision + 15) if fresh else x[i]
             try:
                 u_mp, _o, _a = _mp_point(model, pt, start, spec, spec_mp, precision + 15,
                                          exact_start=bool(exact[i]))
