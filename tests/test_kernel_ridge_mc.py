@@ -29,9 +29,11 @@ def test_theory_agrees_with_simulation_across_two_degrees(n):
                    level=0.997)
     bad = [c.to_record() for c in cs if c.verdict != "agree"]
     assert not bad, bad
-    # the check can fail: at n <= 200 (ladder d = 20..160 or 10..28) it resolves a 25 % error; in the
-    # degree-2 regime (n = d^2, 2 d^2: a ladder down to d = 7) a 50 % one
-    bound = 0.25 if n <= 200 else 0.5
+    # the check can fail: with 96 seeds (scale 1) at n <= 200 (ladder d = 20..160 or 10..28) it resolves
+    # a 25 % error, in the degree-2 regime (n = d^2, 2 d^2: a ladder down to d = 7) a 50 % one; the
+    # half-width grows as 1/sqrt(seeds), so at CI scale (24 seeds) the bounds are twice as wide
+    # (measured at 24 seeds: 0.30 at n = 200)
+    bound = (0.25 if n <= 200 else 0.5) * math.sqrt(96 / seeds)
     assert max(c.resolution for c in cs) < bound, [c.to_record() for c in cs]
 
 
