@@ -372,7 +372,7 @@ def _check_summary(checks, args, runs, entry_name=""):
     from theory_checks.compare import method_text
     counts = {v: sum(c.verdict == v for c in checks) for v in ("agree", "disagree", "inconclusive", "diverges")}
     parts = [f"{counts['agree']} of {len(checks)} points agree"]
-    for v, word in (("disagree", "disagree"), ("inconclusive", "inconclusive (budget ran out)"),
+    for v, word in (("disagree", "disagree"), ("inconclusive", "inconclusive (resolution >= 1, or target not met)"),
                     ("diverges", "diverge (theory +inf, not compared)")):
         if counts[v]:
             parts.append(f"{counts[v]} {word}")

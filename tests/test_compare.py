@@ -140,6 +140,39 @@ def test_verdicts_and_derived_quantities():
     assert _check(target=0.5, met=True).verdict == "agree"
 
 
+def test_met_is_judged_per_point_from_its_resolution():
+    """A point that met its target is judged on its own resolution, whatever flag the caller passes
+    (the group-level ``met=False`` once turned a resolution of 0.32 % against a 2 % target into
+    ``inconclusive``)."""
+    c = make_check({"lam": 1.0}, 1.0, [50, 100, 200, 400], [1.0] * 4, [1.0] * 4, [0.001] * 4, [100] * 4,
+                   target=0.02, met=False)
+    assert c.resolution == pytest.approx(0.0032, rel=0.05)
+    assert c.met is True and c.verdict == "agree"
+    wide = make_check({"lam": 1.0}, 1.0, [50, 100, 200, 400], [1.0] * 4, [1.0] * 4, [0.1] * 4, [100] * 4,
+                      target=0.02, met=True)
+    assert wide.met is False and wide.verdict == "inconclusive"
+    assert make_check({}, 1.0, [10], [1.0], [1.0], [0.1], [3]).met is None      # no target
+    assert c.with_theory(1.0, [1.0] * 4).met is True
+
+
+def test_an_uninformative_interval_is_inconclusive_with_or_without_a_target():
+    """A half-width of at least |T| cannot tell T from 0 or 2T: never ``agree``."""
+    for se in (0.6, 2.0):
+        c = make_check({}, 1.0, [10, 20], [1.0, 1.0], [1.0, 1.0], [se, se], [3, 3])
+        assert c.resolution >= 1.0 and c.inside and not c.informative
+        assert c.verdict == "inconclusive"
+        assert make_check({}, 1.0, [10, 20], [1.0] * 2, [1.0] * 2, [se] * 2, [3] * 2, target=1.0).verdict \
+            == "inconclusive"
+    narrow = make_check({}, 1.0, [10, 20], [1.0, 1.0], [1.0, 1.0], [0.01, 0.01], [3, 3])
+    assert narrow.informative and narrow.verdict == "agree"
+    # a disagree stays a disagree however wide (the theory is outside the interval)
+    far = make_check({}, 1.0, [10], [1.0], [10.0], [1.0], [5])
+    assert far.resolution > 1.0 and far.verdict == "disagree"
+    # T = 0: the resolution is absolute, the rule does not apply
+    zero = make_check({}, 0.0, [10], [0.0], [0.0], [2.0], [5])
+    assert zero.informative and zero.verdict == "agree"
+
+
 def test_theory_at_each_size_enters_the_residuals():
     # rounding n makes T_i differ from T: the fit sees mean - T_i, the interval is centred on T + delta
     Ti = 1.0 + np.array([0.01, -0.005, 0.002, 0.0])
@@ -204,7 +237,9 @@ def test_compare_is_the_student_t_test():
     se = np.std(x, ddof=1) / 2.0
     assert c.means == (3.5,) and c.ses[0] == pytest.approx(se) and c.seeds == (4,)
     assert c.half_width == pytest.approx(stats.t.ppf(0.975, 3) * se)
-    assert c.verdict == "agree" and c.fit_name.startswith("none (single size")
+    assert c.inside and c.fit_name.startswith("none (single size")
+    # inside, but the half-width (4.2) exceeds |T| = 3: not informative, so never "agree"
+    assert c.resolution > 1 and c.verdict == "inconclusive"
     assert compare(3.5 + c.half_width * 1.0001, x).verdict == "disagree"
     assert compare(math.inf, x).verdict == "diverges"
     assert compare(2.0, [2.0, 2.0]).verdict == "agree" and compare(1.0, [2.0, 2.0]).verdict == "disagree"
@@ -263,7 +298,8 @@ def test_properties_never_nan(ys, ses, seeds):
         assert not math.isnan(v)
     assert f.half_width >= 0 and f.scale >= 1.0
     c = make_check({}, 1.0, d, [1.0] * k, 1.0 + np.array(ys), ses[:k], seeds[:k])
-    assert c.verdict in ("agree", "disagree")
+    assert c.verdict in ("agree", "disagree", "inconclusive")
+    assert (c.verdict == "inconclusive") == (c.inside and c.resolution >= 1.0)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -101,6 +101,20 @@ def test_resolution_target_is_met_by_adding_seeds_where_they_pay():
     assert plain.met is None and plain.checks()[0].seeds == (6,) * 4
 
 
+def test_a_point_that_met_the_target_agrees_when_its_group_did_not():
+    """``met`` is per point: in a group where one point misses the target, the other is judged on
+    its own resolution (the group's ``met`` used to make both ``inconclusive``)."""
+    g = Synthetic(a=(3.0, -2.0))
+    g.theory = lambda: np.array([1.0, 100.0])                # point 1: 100 x smaller relative noise
+    g.theory_at = lambda i: g.theory()
+    run = run_groups([g], seeds=4, resolution=0.004, max_seeds=4)[0]
+    assert run.met is False and run.budget == "seeds"
+    wide, narrow = run.checks()
+    assert wide.resolution > 0.004 and wide.met is False and wide.verdict in ("inconclusive", "disagree")
+    assert narrow.resolution <= 0.004 and narrow.met is True and narrow.verdict in ("agree", "disagree")
+    assert narrow.verdict == narrow.with_theory(100.0, [100.0] * 4).verdict
+
+
 def test_budget_runs_out_inconclusive():
     g = Synthetic(c=50.0)
     clock = FakeClock()

@@ -51,8 +51,11 @@ Verdict and resolution
 ----------------------
 * ``agree``: ``T`` lies in ``[R_inf - h, R_inf + h]`` (equivalently ``|delta_hat| <= h``);
 * ``disagree``: it does not;
-* ``inconclusive``: a resolution target was given, the budget ran out before it was met, and the
-  interval contains ``T`` (a ``disagree`` stays ``disagree`` whatever the budget);
+* ``inconclusive``: the interval contains ``T`` but cannot tell right from wrong: either it is not
+  informative (``resolution >= 1``: the half-width is at least ``|T|``, so the interval cannot tell
+  ``T`` from ``0`` or ``2T``; with or without a target; not applied where ``T = 0``), or a
+  resolution target was given and *this point* did not meet it (``resolution > target``: the budget
+  ran out first). A ``disagree`` stays ``disagree`` whatever the width or the budget;
 * ``diverges``: the theory is ``+inf`` (the means are still reported; nothing is fitted).
 
 ``resolution = h / |T|``: the relative half-width of the interval, i.e. the smallest relative error
@@ -298,7 +301,8 @@ class Check:
         fit: the :class:`Fit` (``None`` when the theory diverges).
         sim: per-size simulated integers (e.g. ``{"n": [...], "N": [...]}``), reported in JSON/CSV.
         target: the resolution target (``None`` if none was given).
-        met: whether the target was met (``None`` without a target).
+        met: whether *this point* met the target, ``resolution <= target`` (``None`` without a target
+            or when the theory diverges); set by :func:`make_check`.
         excluded: sizes left out of the fit because the theory is infinite there (e.g. a rounded
             ``n`` landing exactly on the interpolation threshold).
     """
@@ -369,11 +373,21 @@ class Check:
         return None if self.fit is None else abs(self.fit.delta) <= self.fit.half_width
 
     @property
+    def informative(self) -> bool | None:
+        """Whether the interval can tell ``T`` from ``0`` and ``2T``: ``resolution < 1`` (always
+        ``True`` where ``T = 0``, whose resolution is absolute; ``None`` when the theory diverges)."""
+        if self.fit is None:
+            return None
+        return self.theory == 0.0 or self.resolution < 1.0
+
+    @property
     def verdict(self) -> str:
         if self.fit is None:
             return "diverges"
         if not self.inside:
             return "disagree"
+        if not self.informative:
+            return "inconclusive"
         if self.target is not None and self.met is False:
             return "inconclusive"
         return "agree"
@@ -399,7 +413,7 @@ class Check:
     def with_theory(self, theory, theories) -> "Check":
         """The same simulation judged against another theory (``T``, and ``T_i`` per size)."""
         return make_check(self.params, theory, self.sizes, theories, self.means, self.ses, self.seeds,
-                          sim=self.sim, target=self.target, met=self.met, level=self._level)
+                          sim=self.sim, target=self.target, level=self._level)
 
     @property
     def _level(self):
@@ -443,6 +457,15 @@ def make_check(params, theory, sizes, theories, means, ses, seeds, *, sim=None, 
     Sizes where the theory ``T_i`` is infinite while ``T`` is finite are left out of the fit (and
     listed in ``excluded``); if none is left the verdict is ``diverges``.
 
+    With a resolution ``target`` the point's ``met`` is judged here, per point, as
+    ``resolution <= target`` (``None`` without a target); the ``met`` argument is accepted for
+    compatibility and ignored (a group-level flag passed to every point called a point that met its
+    target ``inconclusive``).
+
+    >>> make_check({"lam": 1.0}, 1.0, [50, 100, 200, 400], [1.0] * 4, [1.0] * 4, [0.001] * 4, [100] * 4,
+    ...            target=0.02, met=False).verdict
+    'agree'
+
     >>> c = make_check({"gamma": 2.0}, 1.5, [100], [1.5], [1.52], [0.01], [10])
     >>> c.verdict, c.fit_name
     ('agree', 'none (single size: no finite-size correction)')
@@ -471,6 +494,10 @@ def make_check(params, theory, sizes, theories, means, ses, seeds, *, sim=None, 
     common = dict(params=params, theory=theory, sizes=tuple(int(v) if v.is_integer() else float(v) for v in d),
                   theories=tuple(th_i.tolist()), means=tuple(m.tolist()), ses=tuple(s.tolist()),
                   seeds=tuple(int(v) for v in S), sim=sim, target=target, met=met)
+    if target is not None:
+        target = float(check_real("target", target, low=0.0, low_open=True))
+        common["target"] = target
+    common["met"] = None
     if math.isinf(theory):
         return Check(fit=None, **common)
     keep = np.isfinite(th_i)
@@ -479,6 +506,9 @@ def make_check(params, theory, sizes, theories, means, ses, seeds, *, sim=None, 
         return Check(fit=None, excluded=excluded, **common)
     fit = fit_ladder(d[keep], m[keep] - th_i[keep], s[keep], S[keep], level=level, quadratic_p=quadratic_p,
                      order=order if order is None or order < keep.sum() else None)
+    if target is not None:
+        h = fit.half_width
+        common["met"] = bool((h / abs(theory) if theory != 0.0 else h) <= target)
     return Check(fit=fit, excluded=excluded, **common)
 
 

@@ -113,7 +113,8 @@ def _serial_map(units):
 @dataclass
 class GroupRun:
     """The simulated rows of one group: ``rows[i]`` is a ``(S_i, P)`` array (seed ``j`` in row
-    ``j``), ``seconds[i]`` the time spent at size ``i``; plus the outcome of the seed allocation."""
+    ``j``), ``seconds[i]`` the time spent at size ``i``; plus the outcome of the seed allocation
+    (``met``: every point of the group met the target; each :class:`Check` carries its own ``met``)."""
 
     group: PointGroup
     rows: list
@@ -140,7 +141,7 @@ class GroupRun:
             means = [float(np.mean(r[:, p])) for r in self.rows]
             ses = [float(np.std(r[:, p], ddof=1) / math.sqrt(r.shape[0])) for r in self.rows]
             out.append(make_check(prm, T[p], g.sizes, Ti[:, p], means, ses, [r.shape[0] for r in self.rows],
-                                  sim=g.sim, target=self.target, met=self.met, level=level))
+                                  sim=g.sim, target=self.target, level=level))
         return out
 
 
