@@ -186,3 +186,44 @@ def test_scaling_plot(tmp_path):
     with pytest.raises(ValueError, match="every point's theory diverges"):
         plot_scaling(inf, tmp_path / "t.png")
     assert math.isinf(inf[0].theory)
+
+
+def test_rows_carry_every_parameter_of_the_simulation(tmp_path):
+    """Two RF groups differing only in tau2 (or activation, F1sq, Fstar_sq) give distinguishable rows
+    and two plot panels; kernel ridge and NT rows carry the target's energies (a string that reads
+    back, and survives every export format)."""
+    import csv
+    import io
+    import json
+
+    from asymptotics.export import format_records
+    from asymptotics.models.kernel_ridge import parse_energy
+    a = random_features.RFGroup(2.0, 1.0, [0.1], tau2=0.0, sizes=(10, 20), m_test=100)
+    b = random_features.RFGroup(2.0, 1.0, [0.1], tau2=0.5, F1sq=2.0, Fstar_sq=0.3, activation="tanh",
+                                sizes=(10, 20), m_test=100)
+    assert a.params[0] != b.params[0]
+    assert b.params[0] == dict(psi1=2.0, psi2=1.0, lam=0.1, activation="tanh", F1sq=2.0, Fstar_sq=0.3, tau2=0.5)
+    k = kernel_ridge.KRRGroup("exp", 6, 6, [0.1], energy=[0, 1, 0.3], dims=(6, 8), n_test=100)
+    assert k.params[0]["energy"] == "0,1,0.3"
+    np.testing.assert_array_equal(parse_energy(k.params[0]["energy"]), [0.0, 1.0, 0.3])
+    nt = neural_tangent.NTGroup(8, [0.1], d=6, N=20, energy=[0, 1, 0.5], dims=(6, 8), m_test=100)
+    assert nt.params[0]["energy"] == "0,1,0.5" and nt.params[0]["activation"] == "relu"
+    runs = run_groups([a, b, k], seeds=3)
+    checks = [c for r in runs for c in r.checks()]
+    recs = [c.to_record() for c in checks]
+    rows = list(csv.DictReader(line for line in io.StringIO(format_records(recs, "csv")) if not line.startswith("#")))
+    assert rows[2]["energy"] == "0,1,0.3" and rows[0]["tau2"] != rows[1]["tau2"]
+    assert json.loads(json.dumps([c.to_record(lists=True) for c in checks]))[2]["energy"] == "0,1,0.3"
+    assert json.loads(format_records(recs, "json"))[2]["energy"] == "0,1,0.3"
+    assert "0,1,0.3" in format_records(recs, "latex")
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    made = []
+    orig = Figure.add_subplot
+    Figure.add_subplot = lambda self, *x, **kw: made.append(x) or orig(self, *x, **kw)
+    try:
+        plot_scaling(checks[:2], tmp_path / "p.png")
+    finally:
+        Figure.add_subplot = orig
+    assert len(made) == 2                                    # one panel per tau2
