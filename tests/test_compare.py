@@ -204,7 +204,8 @@ def test_records_in_both_layouts():
                    sim={"n": [50, 80, 126, 200]})
     flat = c.to_record(digits=4)
     assert list(flat)[:2] == ["gamma", "lam"]
-    assert list(flat)[2:16] == list(RESERVED_KEYS) and flat["n_sim"] == "50;80;126;200"
+    assert list(flat)[2:2 + len(RESERVED_KEYS)] == list(RESERVED_KEYS) and flat["n_sim"] == "50;80;126;200"
+    assert flat["target_met"] is None                        # no target
     assert flat["sizes"] == "100;159;252;400" and flat["means"] == ";".join(f"{v:.4g}" for v in 1.5 + 1 / D)
     lists = c.to_record(lists=True)
     assert lists["sizes"] == [100, 159, 252, 400] and lists["seeds"] == [10] * 4 and lists["n_sim"][0] == 50

@@ -227,3 +227,28 @@ def test_rows_carry_every_parameter_of_the_simulation(tmp_path):
     finally:
         Figure.add_subplot = orig
     assert len(made) == 2                                    # one panel per tau2
+
+
+def test_cli_rows_say_whether_the_target_was_met_and_budgets_need_a_target(capsys):
+    """Every format carries a per-row ``target_met`` (``null`` without a target); the CSV metadata
+    shows the effective budgets; a budget flag without ``--resolution`` is refused."""
+    import json
+
+    from asymptotics.cli import main
+    base = ["check", "ridge", "--gamma", "2", "--lam", "1", "--d", "10,20", "--seeds", "3"]
+    main(base + ["--format", "json"])
+    assert json.loads(capsys.readouterr().out)["target_met"] is None
+    main(base + ["--format", "json", "--resolution", "1", "--max-seeds", "3"])
+    row = json.loads(capsys.readouterr().out)
+    assert row["target_met"] is (row["resolution"] <= 1.0)
+    main(base + ["--format", "latex", "--resolution", "1e-6", "--max-seeds", "3"])
+    out = capsys.readouterr().out
+    assert "target\\_met" in out and "False" in out.split("\\midrule")[1]
+    main(base + ["--format", "csv", "--resolution", "1e-6", "--max-seeds", "3"])
+    out = capsys.readouterr().out
+    assert "# max_seconds: 120" in out and "# max_seeds: 3" in out and "# target_met: false" in out
+    for flag, value in (("--max-seconds", "5"), ("--max-seeds", "20")):
+        with pytest.raises(SystemExit) as exc:
+            main(base + [flag, value])
+        assert exc.value.code == 2
+        assert f"{flag} is a budget for --resolution" in capsys.readouterr().err

@@ -104,7 +104,7 @@ METHOD = ("finite-size ladder: residuals mean - theory(size) fitted as delta + a
 
 #: Keys of :meth:`Check.to_record` besides the parameters; parameter names must avoid them.
 RESERVED_KEYS = ("theory", "extrapolated", "ci_low", "ci_high", "resolution", "slope", "fit", "p_value",
-                 "verdict", "sizes", "means", "ses", "seeds", "theories")
+                 "verdict", "target_met", "sizes", "means", "ses", "seeds", "theories")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -421,8 +421,9 @@ class Check:
 
     def to_record(self, *, lists: bool = False, digits: int | None = None) -> dict:
         """The point as a flat record: parameters, then ``theory, extrapolated, ci_low, ci_high,
-        resolution, slope, fit, p_value, verdict, sizes, means, ses, seeds`` (and ``theories``
-        plus the simulated integers, e.g. ``n_sim``).
+        resolution, slope, fit, p_value, verdict, target_met, sizes, means, ses, seeds`` (and
+        ``theories`` plus the simulated integers, e.g. ``n_sim``). ``target_met`` is :attr:`met`:
+        ``True``/``False`` for this point, ``None`` without a target.
 
         Args:
             lists: per-size values as Python lists (JSON); otherwise ``;``-separated strings
@@ -440,7 +441,7 @@ class Check:
         rec.update(theory=self.theory, extrapolated=self.extrapolated, ci_low=self.ci_low,
                    ci_high=self.ci_high, resolution=self.resolution, slope=self.slope,
                    fit=self.fit_name, p_value=None if self.fit is None else self.fit.p_value,
-                   verdict=self.verdict, sizes=iseq(self.sizes), means=seq(self.means),
+                   verdict=self.verdict, target_met=self.met, sizes=iseq(self.sizes), means=seq(self.means),
                    ses=seq(self.ses), seeds=iseq(self.seeds), theories=seq(self.theories))
         for k, v in self.sim.items():
             rec[f"{k}_sim"] = iseq(v)
@@ -472,7 +473,7 @@ def make_check(params, theory, sizes, theories, means, ses, seeds, *, sim=None, 
     >>> make_check({"z": 1}, 1.0, [10], [1.0], [1.0], [0.1], [3])
     Traceback (most recent call last):
     ...
-    ValueError: params must not use the reserved keys ('theory', 'extrapolated', 'ci_low', 'ci_high', 'resolution', 'slope', 'fit', 'p_value', 'verdict', 'sizes', 'means', 'ses', 'seeds', 'theories'), got ['z']
+    ValueError: params must not use the reserved keys ('theory', 'extrapolated', 'ci_low', 'ci_high', 'resolution', 'slope', 'fit', 'p_value', 'verdict', 'target_met', 'sizes', 'means', 'ses', 'seeds', 'theories'), got ['z']
     """
     params = dict(params or {})
     clash = [k for k in params if k in RESERVED_KEYS or k == "z"]
