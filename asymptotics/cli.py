@@ -310,9 +310,9 @@ def _add_check_args(pm, entry):
     pm.add_argument("--max-seconds", type=float, default=None, metavar="T",
                     help=f"simulation budget per point, seconds of wall time (default "
                          f"{DEFAULT_MAX_SECONDS:g} with --resolution); the ridge values of one parameter "
-                         f"point share their draws and pool their budgets")
+                         f"point share their draws and pool their budgets; refused without --resolution")
     pm.add_argument("--max-seeds", type=int, default=None, metavar="S",
-                    help="at most this many seeds per size (with --resolution)")
+                    help="at most this many seeds per size (default 100000 with --resolution; refused without it)")
     pm.add_argument("--level", type=float, default=0.95, metavar="L",
                     help="confidence level of each point's interval (default 0.95)")
     pm.add_argument("--plot", metavar="FILE", default=None,
@@ -372,7 +372,7 @@ def _check_summary(checks, args, runs, entry_name=""):
     from theory_checks.compare import method_text
     counts = {v: sum(c.verdict == v for c in checks) for v in ("agree", "disagree", "inconclusive", "diverges")}
     parts = [f"{counts['agree']} of {len(checks)} points agree"]
-    for v, word in (("disagree", "disagree"), ("inconclusive", "inconclusive (budget ran out)"),
+    for v, word in (("disagree", "disagree"), ("inconclusive", "inconclusive (resolution >= 1, or target not met)"),
                     ("diverges", "diverge (theory +inf, not compared)")):
         if counts[v]:
             parts.append(f"{counts[v]} {word}")
@@ -405,6 +405,12 @@ def _cmd_check(args, entry):
         raise ValueError(f"--seeds must be >= 2, got {args.seeds}")
     if args.max_seconds is not None and not (args.max_seconds > 0 and np.isfinite(args.max_seconds)):
         raise ValueError(f"--max-seconds must be > 0, got {args.max_seconds:g}")
+    # a budget without a target would have no effect (every size gets exactly --seeds): refused, not
+    # ignored, so no run looks budgeted that was not
+    for flag, value in (("--max-seconds", args.max_seconds), ("--max-seeds", args.max_seeds)):
+        if value is not None and args._resolution is None:
+            raise ValueError(f"{flag} is a budget for --resolution and has no effect without it; give "
+                             f"--resolution R or leave out {flag}")
     if args.max_seeds is not None and args.max_seeds < args.seeds:
         raise ValueError(f"--max-seeds must be >= --seeds ({args.seeds}), got {args.max_seeds}")
     if args.plot:
@@ -427,9 +433,14 @@ def _cmd_check(args, entry):
                                max_seconds=args.max_seconds, max_seeds=args.max_seeds, level=args.level,
                                runs_out=runs)
     from theory_checks.compare import method_text
+    from theory_checks.ladder import DEFAULT_MAX_SECONDS, DEFAULT_MAX_SEEDS
+    target = args._resolution is not None
     meta.update(method=method_text(checks), level=args.level,
                 seeds=args.seeds, seed=args.seed, resolution_target=args._resolution,
-                max_seconds=args.max_seconds, max_seeds=args.max_seeds,
+                # the effective budgets (the defaults apply with a target)
+                max_seconds=(DEFAULT_MAX_SECONDS if args.max_seconds is None else args.max_seconds) if target
+                else None,
+                max_seeds=(DEFAULT_MAX_SEEDS if args.max_seeds is None else args.max_seeds) if target else None,
                 target_met=None if args._resolution is None else all(r.met for r in runs))
     if args.plot:
         plot_scaling(checks, args.plot, title=f"check {entry.name}")

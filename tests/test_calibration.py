@@ -4,8 +4,8 @@ Over repeated independent runs (base seeds 10000, 10001, ...) of the same check,
 
 * **coverage**: the true theory is accepted at the nominal rate: the fraction of runs whose 95 %
   interval contains it lies within 3 binomial standard deviations of 0.95;
-* **power**: theories perturbed by twice the run's own reported resolution (up and down, at every
-  size) are rejected in at least 90 % of the runs;
+* **power**: a fixed wrong theory, the true one scaled by ``1 +- 2 r0`` at every size (``r0`` the
+  median resolution over the runs), is rejected in at least 90 % of the runs (each sign);
 
 for ridge, ridge-spectrum, random features and kernel ridge. Then deliberately wrong theories are
 rejected: the three kernel-ridge convention errors of the issue at n = d = 20 and a random-features risk 3 % off.
@@ -46,18 +46,26 @@ CASES = {
 
 
 def calibrate(group, runs, seeds=8, base=10_000):
-    """Coverage and power per point of ``group`` over ``runs`` independent runs, and the mean
-    resolution."""
+    """Coverage and power per point of ``group`` over ``runs`` independent runs, and ``r0``.
+
+    Coverage: the fraction of runs whose verdict on the true theory ``T`` is ``agree``. Power: the
+    fraction of runs rejecting a FIXED wrong theory ``T (1 +- 2 r0)`` (at every size), ``r0`` the
+    median resolution over the runs, each sign counted separately. A wrong theory scaled by a run's
+    *own* resolution cannot measure power: ``T (1 +- 2 res)`` escapes the run's interval whenever
+    ``T`` is inside it, so that power would be at least the coverage whatever the intervals are
+    (``test_power_uses_a_fixed_wrong_theory``). Returns ``(coverage, power, r0)``, arrays of shape
+    ``(P,)``."""
     P = len(group.params)
-    cover, reject, res = np.zeros(P), np.zeros(P), np.zeros(P)
-    for r in range(runs):
-        for p, c in enumerate(run_groups([group], seeds=seeds, seed=base + r)[0].checks()):
-            cover[p] += c.verdict == "agree"
-            res[p] += c.resolution / runs
+    all_checks = [run_groups([group], seeds=seeds, seed=base + r)[0].checks() for r in range(runs)]
+    cover = np.array([[c.verdict == "agree" for c in cs] for cs in all_checks], dtype=float).mean(axis=0)
+    r0 = np.median(np.array([[c.resolution for c in cs] for cs in all_checks], dtype=float), axis=0)
+    reject = np.zeros(P)
+    for cs in all_checks:
+        for p, c in enumerate(cs):
             for sign in (1.0, -1.0):
-                f = 1.0 + sign * 2.0 * c.resolution
+                f = 1.0 + sign * 2.0 * r0[p]
                 reject[p] += c.with_theory(c.theory * f, np.asarray(c.theories) * f).verdict == "disagree"
-    return cover / runs, reject / (2 * runs), res
+    return cover, reject / (2 * runs), r0
 
 
 def _assert_calibrated(model, cov, power, runs):
@@ -67,12 +75,61 @@ def _assert_calibrated(model, cov, power, runs):
     assert np.all(power >= 0.90), (model, power)
 
 
+def _unstable_group():
+    """A synthetic group whose noise level varies by a factor 100 between runs (drawn from the base
+    seed): its intervals are honest (coverage ~95 %) but half the runs cannot resolve ``2 r0``."""
+    from theory_checks.ladder import PointGroup
+
+    class Unstable(PointGroup):
+        model = "unstable"
+        sizes = (20, 40, 80, 160)
+        params = [{"k": 0}]
+        sim = {}
+
+        def key(self):
+            return ("unstable",)
+
+        def theory(self):
+            return np.array([1.0])
+
+        def theory_at(self, i):
+            return self.theory()
+
+        def draw(self, i, j, seed):
+            scale = 10.0 ** np.random.default_rng([seed, 7]).uniform(-1.0, 1.0)
+            rng = np.random.default_rng([seed, self.sizes[i], j])
+            return self.theory() + 2.0 / self.sizes[i] + scale * 0.5 / self.sizes[i] * rng.standard_normal(1)
+
+    return Unstable()
+
+
+def test_power_uses_a_fixed_wrong_theory():
+    """The power measure can fail. On a group whose resolution varies by a factor 100 from run to
+    run, a theory scaled by each run's *own* ``1 +- 2 res`` is rejected in every run that accepts the
+    truth (the old measure: power >= coverage by construction), while the fixed wrong theory
+    ``T (1 +- 2 r0)`` escapes the wide runs: power well below 0.90."""
+    g, runs = _unstable_group(), 60
+    cov, power, r0 = calibrate(g, runs)
+    assert abs(cov[0] - 0.95) <= 3 * math.sqrt(0.95 * 0.05 / runs), cov
+    assert power[0] < 0.85, power
+    old = 0
+    for r in range(runs):
+        c = run_groups([g], seeds=8, seed=10_000 + r)[0].checks()[0]
+        for sign in (1.0, -1.0):
+            f = 1.0 + sign * 2.0 * c.resolution
+            old += c.with_theory(c.theory * f, np.asarray(c.theories) * f).verdict == "disagree"
+            # the tautology: whenever the truth is accepted, the own-resolution theory is rejected
+            if c.verdict == "agree":
+                assert c.with_theory(c.theory * f, np.asarray(c.theories) * f).verdict == "disagree"
+    assert old / (2 * runs) >= cov[0] > power[0]
+
+
 @pytest.mark.parametrize("model", list(CASES))
 def test_calibration_small_ladders(model):
     runs = 100
-    cov, power, res = calibrate(CASES[model][0](), runs)
+    cov, power, r0 = calibrate(CASES[model][0](), runs)
     _assert_calibrated(model, cov, power, runs)
-    assert np.all(res < 0.5)                    # informative intervals (else the power test is empty)
+    assert np.all(r0 < 0.5)                     # informative intervals (else the power test is empty)
 
 
 @pytest.mark.slow

@@ -140,6 +140,39 @@ def test_verdicts_and_derived_quantities():
     assert _check(target=0.5, met=True).verdict == "agree"
 
 
+def test_met_is_judged_per_point_from_its_resolution():
+    """A point that met its target is judged on its own resolution, whatever flag the caller passes
+    (the group-level ``met=False`` once turned a resolution of 0.32 % against a 2 % target into
+    ``inconclusive``)."""
+    c = make_check({"lam": 1.0}, 1.0, [50, 100, 200, 400], [1.0] * 4, [1.0] * 4, [0.001] * 4, [100] * 4,
+                   target=0.02, met=False)
+    assert c.resolution == pytest.approx(0.0032, rel=0.05)
+    assert c.met is True and c.verdict == "agree"
+    wide = make_check({"lam": 1.0}, 1.0, [50, 100, 200, 400], [1.0] * 4, [1.0] * 4, [0.1] * 4, [100] * 4,
+                      target=0.02, met=True)
+    assert wide.met is False and wide.verdict == "inconclusive"
+    assert make_check({}, 1.0, [10], [1.0], [1.0], [0.1], [3]).met is None      # no target
+    assert c.with_theory(1.0, [1.0] * 4).met is True
+
+
+def test_an_uninformative_interval_is_inconclusive_with_or_without_a_target():
+    """A half-width of at least |T| cannot tell T from 0 or 2T: never ``agree``."""
+    for se in (0.6, 2.0):
+        c = make_check({}, 1.0, [10, 20], [1.0, 1.0], [1.0, 1.0], [se, se], [3, 3])
+        assert c.resolution >= 1.0 and c.inside and not c.informative
+        assert c.verdict == "inconclusive"
+        assert make_check({}, 1.0, [10, 20], [1.0] * 2, [1.0] * 2, [se] * 2, [3] * 2, target=1.0).verdict \
+            == "inconclusive"
+    narrow = make_check({}, 1.0, [10, 20], [1.0, 1.0], [1.0, 1.0], [0.01, 0.01], [3, 3])
+    assert narrow.informative and narrow.verdict == "agree"
+    # a disagree stays a disagree however wide (the theory is outside the interval)
+    far = make_check({}, 1.0, [10], [1.0], [10.0], [1.0], [5])
+    assert far.resolution > 1.0 and far.verdict == "disagree"
+    # T = 0: the resolution is absolute, the rule does not apply
+    zero = make_check({}, 0.0, [10], [0.0], [0.0], [2.0], [5])
+    assert zero.informative and zero.verdict == "agree"
+
+
 def test_theory_at_each_size_enters_the_residuals():
     # rounding n makes T_i differ from T: the fit sees mean - T_i, the interval is centred on T + delta
     Ti = 1.0 + np.array([0.01, -0.005, 0.002, 0.0])
@@ -171,7 +204,8 @@ def test_records_in_both_layouts():
                    sim={"n": [50, 80, 126, 200]})
     flat = c.to_record(digits=4)
     assert list(flat)[:2] == ["gamma", "lam"]
-    assert list(flat)[2:16] == list(RESERVED_KEYS) and flat["n_sim"] == "50;80;126;200"
+    assert list(flat)[2:2 + len(RESERVED_KEYS)] == list(RESERVED_KEYS) and flat["n_sim"] == "50;80;126;200"
+    assert flat["target_met"] is None                        # no target
     assert flat["sizes"] == "100;159;252;400" and flat["means"] == ";".join(f"{v:.4g}" for v in 1.5 + 1 / D)
     lists = c.to_record(lists=True)
     assert lists["sizes"] == [100, 159, 252, 400] and lists["seeds"] == [10] * 4 and lists["n_sim"][0] == 50
@@ -204,7 +238,9 @@ def test_compare_is_the_student_t_test():
     se = np.std(x, ddof=1) / 2.0
     assert c.means == (3.5,) and c.ses[0] == pytest.approx(se) and c.seeds == (4,)
     assert c.half_width == pytest.approx(stats.t.ppf(0.975, 3) * se)
-    assert c.verdict == "agree" and c.fit_name.startswith("none (single size")
+    assert c.inside and c.fit_name.startswith("none (single size")
+    # inside, but the half-width (4.2) exceeds |T| = 3: not informative, so never "agree"
+    assert c.resolution > 1 and c.verdict == "inconclusive"
     assert compare(3.5 + c.half_width * 1.0001, x).verdict == "disagree"
     assert compare(math.inf, x).verdict == "diverges"
     assert compare(2.0, [2.0, 2.0]).verdict == "agree" and compare(1.0, [2.0, 2.0]).verdict == "disagree"
@@ -263,26 +299,32 @@ def test_properties_never_nan(ys, ses, seeds):
         assert not math.isnan(v)
     assert f.half_width >= 0 and f.scale >= 1.0
     c = make_check({}, 1.0, d, [1.0] * k, 1.0 + np.array(ys), ses[:k], seeds[:k])
-    assert c.verdict in ("agree", "disagree")
+    assert c.verdict in ("agree", "disagree", "inconclusive")
+    assert (c.verdict == "inconclusive") == (c.inside and c.resolution >= 1.0)
 
 
 # ------------------------------------------------------------------------------------------------
 # calibration on synthetic ladders (the truth is known)
 # ------------------------------------------------------------------------------------------------
-def _synthetic(rng, runs, S, power, skewed):
-    """``runs`` ladders: per-draw noise of standard deviation (d/100)^-power (centred chi-square with
-    3 degrees of freedom if ``skewed``), mean 0.03 (100/d); returns (coverage, power at 2 x res)."""
-    cover = reject = 0
+def _synthetic(rng, runs, S, power, skewed, sizes=None):
+    """``runs`` ladders (``sizes``, default ``D``): per-draw noise of standard deviation
+    (d/100)^-power (centred chi-square with 3 degrees of freedom if ``skewed``), mean 0.03 (100/d);
+    returns (coverage of the interval, power). Power: rejection rate of the FIXED wrong theories ``1 +- 2 r0``, ``r0``
+    the median resolution over the runs (a wrong theory scaled by each run's own resolution is
+    rejected whenever the truth is accepted: power >= coverage by construction)."""
+    d = D if sizes is None else np.asarray(sizes, dtype=float)
+    checks = []
     for _ in range(runs):
-        sd = (D / 100) ** -power
-        z = (rng.chisquare(3, (S, 4)) - 3) / math.sqrt(6) if skewed else rng.standard_normal((S, 4))
-        x = z * sd + 3.0 / D
-        c = make_check({}, 1.0, D, [1.0] * 4, 1.0 + x.mean(0), x.std(0, ddof=1) / math.sqrt(S), [S] * 4)
-        cover += c.verdict == "agree"
-        for sign in (1, -1):
-            t = 1.0 + sign * 2 * c.resolution
-            reject += c.with_theory(t, [t] * 4).verdict == "disagree"
-    return cover / runs, reject / (2 * runs)
+        sd = (d / 100) ** -power
+        z = (rng.chisquare(3, (S, d.size)) - 3) / math.sqrt(6) if skewed else rng.standard_normal((S, d.size))
+        x = z * sd + 3.0 / d
+        checks.append(make_check({}, 1.0, d, [1.0] * d.size, 1.0 + x.mean(0), x.std(0, ddof=1) / math.sqrt(S),
+                                 [S] * d.size))
+    cover = np.mean([c.inside for c in checks])      # the interval's coverage (also where resolution >= 1)
+    r0 = float(np.median([c.resolution for c in checks]))
+    reject = sum(c.with_theory(t, [t] * d.size).verdict == "disagree"
+                 for c in checks for t in (1.0 + 2 * r0, 1.0 - 2 * r0))
+    return cover, reject / (2 * runs)
 
 
 @pytest.mark.parametrize("power,skewed", [(0.5, False), (1.0, True)])
@@ -319,7 +361,7 @@ def test_the_naive_recipe_undercovers():
     for _ in range(runs):
         x = rng.standard_normal((S, 4)) * (D / 100) ** -0.5 + 3.0 / D + 3000.0 / D ** 2
         c = make_check({}, 1.0, D, [1.0] * 4, 1.0 + x.mean(0), x.std(0, ddof=1) / math.sqrt(S), [S] * 4)
-        ours += c.verdict == "agree"
+        ours += c.inside
     ours /= runs
     band = 3 * math.sqrt(0.95 * 0.05 / runs)
     assert naive < 0.92 and abs(ours - 0.95) <= band, (naive, ours)

@@ -101,6 +101,20 @@ def test_resolution_target_is_met_by_adding_seeds_where_they_pay():
     assert plain.met is None and plain.checks()[0].seeds == (6,) * 4
 
 
+def test_a_point_that_met_the_target_agrees_when_its_group_did_not():
+    """``met`` is per point: in a group where one point misses the target, the other is judged on
+    its own resolution (the group's ``met`` used to make both ``inconclusive``)."""
+    g = Synthetic(a=(3.0, -2.0))
+    g.theory = lambda: np.array([1.0, 100.0])                # point 1: 100 x smaller relative noise
+    g.theory_at = lambda i: g.theory()
+    run = run_groups([g], seeds=4, resolution=0.004, max_seeds=4)[0]
+    assert run.met is False and run.budget == "seeds"
+    wide, narrow = run.checks()
+    assert wide.resolution > 0.004 and wide.met is False and wide.verdict in ("inconclusive", "disagree")
+    assert narrow.resolution <= 0.004 and narrow.met is True and narrow.verdict in ("agree", "disagree")
+    assert narrow.verdict == narrow.with_theory(100.0, [100.0] * 4).verdict
+
+
 def test_budget_runs_out_inconclusive():
     g = Synthetic(c=50.0)
     clock = FakeClock()
@@ -172,3 +186,69 @@ def test_scaling_plot(tmp_path):
     with pytest.raises(ValueError, match="every point's theory diverges"):
         plot_scaling(inf, tmp_path / "t.png")
     assert math.isinf(inf[0].theory)
+
+
+def test_rows_carry_every_parameter_of_the_simulation(tmp_path):
+    """Two RF groups differing only in tau2 (or activation, F1sq, Fstar_sq) give distinguishable rows
+    and two plot panels; kernel ridge and NT rows carry the target's energies (a string that reads
+    back, and survives every export format)."""
+    import csv
+    import io
+    import json
+
+    from asymptotics.export import format_records
+    from asymptotics.models.kernel_ridge import parse_energy
+    a = random_features.RFGroup(2.0, 1.0, [0.1], tau2=0.0, sizes=(10, 20), m_test=100)
+    b = random_features.RFGroup(2.0, 1.0, [0.1], tau2=0.5, F1sq=2.0, Fstar_sq=0.3, activation="tanh",
+                                sizes=(10, 20), m_test=100)
+    assert a.params[0] != b.params[0]
+    assert b.params[0] == dict(psi1=2.0, psi2=1.0, lam=0.1, activation="tanh", F1sq=2.0, Fstar_sq=0.3, tau2=0.5)
+    k = kernel_ridge.KRRGroup("exp", 6, 6, [0.1], energy=[0, 1, 0.3], dims=(6, 8), n_test=100)
+    assert k.params[0]["energy"] == "0,1,0.3"
+    np.testing.assert_array_equal(parse_energy(k.params[0]["energy"]), [0.0, 1.0, 0.3])
+    nt = neural_tangent.NTGroup(8, [0.1], d=6, N=20, energy=[0, 1, 0.5], dims=(6, 8), m_test=100)
+    assert nt.params[0]["energy"] == "0,1,0.5" and nt.params[0]["activation"] == "relu"
+    runs = run_groups([a, b, k], seeds=3)
+    checks = [c for r in runs for c in r.checks()]
+    recs = [c.to_record() for c in checks]
+    rows = list(csv.DictReader(line for line in io.StringIO(format_records(recs, "csv")) if not line.startswith("#")))
+    assert rows[2]["energy"] == "0,1,0.3" and rows[0]["tau2"] != rows[1]["tau2"]
+    assert json.loads(json.dumps([c.to_record(lists=True) for c in checks]))[2]["energy"] == "0,1,0.3"
+    assert json.loads(format_records(recs, "json"))[2]["energy"] == "0,1,0.3"
+    assert "0,1,0.3" in format_records(recs, "latex")
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    made = []
+    orig = Figure.add_subplot
+    Figure.add_subplot = lambda self, *x, **kw: made.append(x) or orig(self, *x, **kw)
+    try:
+        plot_scaling(checks[:2], tmp_path / "p.png")
+    finally:
+        Figure.add_subplot = orig
+    assert len(made) == 2                                    # one panel per tau2
+
+
+def test_cli_rows_say_whether_the_target_was_met_and_budgets_need_a_target(capsys):
+    """Every format carries a per-row ``target_met`` (``null`` without a target); the CSV metadata
+    shows the effective budgets; a budget flag without ``--resolution`` is refused."""
+    import json
+
+    from asymptotics.cli import main
+    base = ["check", "ridge", "--gamma", "2", "--lam", "1", "--d", "10,20", "--seeds", "3"]
+    main(base + ["--format", "json"])
+    assert json.loads(capsys.readouterr().out)["target_met"] is None
+    main(base + ["--format", "json", "--resolution", "1", "--max-seeds", "3"])
+    row = json.loads(capsys.readouterr().out)
+    assert row["target_met"] is (row["resolution"] <= 1.0)
+    main(base + ["--format", "latex", "--resolution", "1e-6", "--max-seeds", "3"])
+    out = capsys.readouterr().out
+    assert "target\\_met" in out and "False" in out.split("\\midrule")[1]
+    main(base + ["--format", "csv", "--resolution", "1e-6", "--max-seeds", "3"])
+    out = capsys.readouterr().out
+    assert "# max_seconds: 120" in out and "# max_seeds: 3" in out and "# target_met: false" in out
+    for flag, value in (("--max-seconds", "5"), ("--max-seeds", "20")):
+        with pytest.raises(SystemExit) as exc:
+            main(base + [flag, value])
+        assert exc.value.code == 2
+        assert f"{flag} is a budget for --resolution" in capsys.readouterr().err

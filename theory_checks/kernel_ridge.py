@@ -31,7 +31,7 @@ from asymptotics._validation import check_array_1d, check_int, check_real
 from asymptotics.expansions.gegenbauer import _eval_h, _gegenbauer_table, multiplicity, resolve_kernel
 
 from .compare import LEVEL, Check
-from .ladder import PointGroup, SphereTheory, run_groups, sphere_ladder
+from .ladder import PointGroup, SphereTheory, energy_text, run_groups, sphere_ladder
 
 __all__ = ["sample_sphere", "zonal_target", "simulate", "check", "KRRGroup"]
 
@@ -164,7 +164,8 @@ class KRRGroup(SphereTheory, PointGroup):
         self.sim = {"n": self.ns}
         name = kernel if isinstance(kernel, str) else getattr(kernel, "__name__", "callable")
         self.name = name
-        self.params = [{"kernel": name, "d": d, "n": int(n), "lam": float(l), "sigma2": sigma2} for l in lam]
+        self.params = [{"kernel": name, "d": d, "n": int(n), "lam": float(l), "sigma2": sigma2,
+                        "energy": energy_text(energy)} for l in lam]
         self.theory_fn = theory
         self._cache = {}
 
@@ -213,7 +214,8 @@ def check(kernel, d, n, lam, *, energy=(0.0, 1.0), sigma2=0.0, dims=None, seeds=
             :func:`asymptotics.models.kernel_ridge.sphere_risk`).
 
     Returns:
-        A list of :class:`~theory_checks.compare.Check` (``params``: ``kernel, d, n, lam, sigma2``;
+        A list of :class:`~theory_checks.compare.Check` (``params``: ``kernel, d, n, lam, sigma2,
+        energy`` (a string, e.g. ``"0,1,1"``);
         ``sim["n"]``: the ladder's sample sizes).
     """
     g = KRRGroup(kernel, d, n, lam, energy=energy, sigma2=sigma2, dims=dims, n_test=n_test, theory=theory)

@@ -26,7 +26,7 @@ from .compare import LEVEL, Check, make_check, smoothed_variances
 
 __all__ = ["PointGroup", "GroupRun", "run_groups", "evaluate_unit", "geometric_sizes", "parse_resolution",
            "sphere_ladder", "sphere_n", "sphere_degree", "plot_scaling", "DEFAULT_SEEDS",
-           "DEFAULT_MAX_SECONDS"]
+           "DEFAULT_MAX_SECONDS", "DEFAULT_MAX_SEEDS", "energy_text"]
 
 #: Seeds per size of a check without a resolution target.
 DEFAULT_SEEDS = 10
@@ -34,6 +34,20 @@ DEFAULT_SEEDS = 10
 BALANCE = 8.0
 #: Simulation budget per point when a resolution target is given (seconds of wall time).
 DEFAULT_MAX_SECONDS = 120.0
+#: Seeds per size at most when a resolution target is given.
+DEFAULT_MAX_SEEDS = 100_000
+
+
+def energy_text(energy) -> str:
+    """A target's energies per degree as a reported parameter: ``"0,1,0.5"`` (shortest round-trip
+    digits; ``asymptotics.models.kernel_ridge.parse_energy`` reads it back). A string, so records
+    stay flat in every export format and groups stay hashable in the plot.
+
+    >>> energy_text([0.0, 1.0, 0.3])
+    '0,1,0.3'
+    """
+    return ",".join(str(int(v)) if float(v).is_integer() else repr(float(v))
+                    for v in np.asarray(energy, dtype=float).ravel())
 
 
 # ------------------------------------------------------------------------------------------------
@@ -113,7 +127,8 @@ def _serial_map(units):
 @dataclass
 class GroupRun:
     """The simulated rows of one group: ``rows[i]`` is a ``(S_i, P)`` array (seed ``j`` in row
-    ``j``), ``seconds[i]`` the time spent at size ``i``; plus the outcome of the seed allocation."""
+    ``j``), ``seconds[i]`` the time spent at size ``i``; plus the outcome of the seed allocation
+    (``met``: every point of the group met the target; each :class:`Check` carries its own ``met``)."""
 
     group: PointGroup
     rows: list
@@ -140,7 +155,7 @@ class GroupRun:
             means = [float(np.mean(r[:, p])) for r in self.rows]
             ses = [float(np.std(r[:, p], ddof=1) / math.sqrt(r.shape[0])) for r in self.rows]
             out.append(make_check(prm, T[p], g.sizes, Ti[:, p], means, ses, [r.shape[0] for r in self.rows],
-                                  sim=g.sim, target=self.target, met=self.met, level=level))
+                                  sim=g.sim, target=self.target, level=level))
         return out
 
 
@@ -201,7 +216,7 @@ def run_groups(groups: Sequence[PointGroup], *, seeds: int = DEFAULT_SEEDS, seed
     if resolution is not None:
         resolution = float(check_real("resolution", resolution, low=0.0, high=1.0, low_open=True))
         max_seconds = DEFAULT_MAX_SECONDS if max_seconds is None else max_seconds
-        max_seeds = 100_000 if max_seeds is None else max_seeds
+        max_seeds = DEFAULT_MAX_SEEDS if max_seeds is None else max_seeds
     if max_seconds is not None:
         max_seconds = float(check_real("max_seconds", max_seconds, low=0.0, low_open=True))
     if max_seeds is not None:

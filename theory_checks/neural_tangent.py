@@ -66,7 +66,7 @@ import scipy.linalg
 from asymptotics._validation import check_int, check_real
 from asymptotics.expansions.gegenbauer import _gegenbauer_table, multiplicity
 from .compare import LEVEL, Check, compare_many
-from .ladder import PointGroup, SphereTheory, run_groups, sphere_ladder
+from .ladder import PointGroup, SphereTheory, energy_text, run_groups, sphere_ladder
 
 __all__ = ["simulate_kernel_eigenvalues", "simulate_ridge", "simulate_approximation", "check", "staircase_figure",
            "check_kernel", "check_approximation", "NTGroup", "ApproximationGroup",
@@ -272,7 +272,9 @@ class NTGroup(SphereTheory, PointGroup):
         for di, ni, Ni in zip(self.sizes, self.ns, self.Ns):
             _size((ni + self.m_test) * (ni + Ni + di), f"the ladder's size d = {di}, n = {ni}, N = {Ni}")
         self.sim = {"n": self.ns, "N": self.Ns}
-        self.params = [dict(n=self.n, d=self.d, N=self.N, lam=float(l), sigma2=self.sigma2) for l in self.lams]
+        self.params = [dict(n=self.n, d=self.d, N=self.N, lam=float(l), sigma2=self.sigma2,
+                            activation=_act(activation).name, energy=energy_text(self.energy))
+                       for l in self.lams]
         self.theory_fn = theory
         self._cache = {}
 
@@ -314,7 +316,7 @@ def check(n, lam, *, d, N=None, activation="relu", energy=(0.0, 1.0), sigma2=0.0
     kernel at finite ``d``, valid for ``N d >> n``) vs :func:`simulate_ridge`, extrapolated over the
     ladder of :class:`NTGroup` (``dims``; ``dims=[d]`` is a single size without finite-size
     correction). ``N=None`` takes ``N = ceil(100 n/d)`` at the point. ``params``: ``n, d, N, lam,
-    sigma2``; ``sim``: ``n`` and ``N`` per size. Other arguments as in
+    sigma2, activation, energy`` (a string, e.g. ``"0,1"``); ``sim``: ``n`` and ``N`` per size. Other arguments as in
     :func:`theory_checks.kernel_ridge.check`."""
     g = NTGroup(n, lam, d=d, N=N, activation=activation, energy=energy, sigma2=sigma2, dims=dims,
                 m_test=m_test, theory=theory)

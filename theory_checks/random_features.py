@@ -181,7 +181,9 @@ class RFGroup(PointGroup):
         self.Ns = tuple(p[0] for p in pairs)
         self.ns = tuple(p[1] for p in pairs)
         self.sim = {"N": self.Ns, "n": self.ns}
-        self.params = [dict(psi1=self.psi1, psi2=self.psi2, lam=float(l)) for l in self.lams]
+        # every parameter of the simulation, so two groups never give indistinguishable rows
+        self.params = [dict(psi1=self.psi1, psi2=self.psi2, lam=float(l), activation=self.act_name,
+                            F1sq=self.F1sq, Fstar_sq=self.Fstar_sq, tau2=self.tau2) for l in self.lams]
         self.theory_fn = theory
         self._cache = {}
 
@@ -244,7 +246,8 @@ def check(psi1, psi2, lam, *, activation="relu", d=None, F1sq=1.0, Fstar_sq=0.0,
             :func:`theory_checks.ladder.run_groups`.
 
     Returns:
-        One :class:`~theory_checks.compare.Check` per ``lam``; ``params``: ``psi1, psi2, lam``;
+        One :class:`~theory_checks.compare.Check` per ``lam``; ``params``: ``psi1, psi2, lam,
+        activation, F1sq, Fstar_sq, tau2``;
         ``sim``: ``N`` and ``n`` per size.
 
     >>> [c.verdict for c in check(2.0, 1.0, [1e-3, 1e-1], d=[20, 30], seeds=3, m_test=200)]
