@@ -510,3 +510,34 @@ def test_accuracy_and_resolve_keywords():
         kr.risk(**easy, accuracy=2.0)
     with pytest.raises(ValueError, match="resolve"):
         kr.risk(**easy, resolve="no")
+
+
+def test_kappa_beyond_1e300_is_solved_by_exact_rescaling():
+    """Fuzz (issue 12, seed 7 of the scale witness): n = 3.8e-289 with trace 1e98 puts kappa at 2.5e386,
+    beyond double precision: 'did not converge after 0 iterations, residual inf'. risk() now solves
+    the exactly equivalent problem (2^-k xi, 2^-k lam, 2^-k tail); kappa itself is inf (it overflows)."""
+    import mpmath
+    kw = dict(eigs=[2.639733551090693e+40, 1.9228225166451412e+94, 4.6885568637346333e+36, 3.611313771678292e+49],
+              mult=[37690032.0, 4972.0, 4462209.0, 219.0], energy=[0.7223781725461589, 1.2156129260705726],
+              n=3.7542793512709807e-289, lam=0.0, tail=2.0357164773881396e+92, sigma2=0.5)
+    sol = kr.risk(**kw)
+    ref = _mp_reference(**kw)
+    assert float(sol.kappa) == np.inf and ref["kappa"] > mpmath.mpf("1e386")
+    _assert_within_claim(sol, ref, names=("df1", "df2", "bias", "variance", "risk", "risk_total"))
+    assert float(sol.params["tail"]) == kw["tail"]
+    # a grid whose every kappa is below 1e300 is not rescaled (results unchanged)
+    small = kr.risk(**{**kw, "n": 1e-100})
+    _assert_within_claim(small, _mp_reference(**{**kw, "n": 1e-100}))
+    with pytest.raises(ValueError, match="n: .*rescal"):   # the scaling would underflow an eigenvalue
+        kr.risk([1e300, 1e-300], [1, 1], [1, 1], n=1e-200, lam=0.0)
+
+
+def test_subnormal_df2_is_accurate_or_flagged():
+    """Fuzz (issue 12, n = 1000 run): df2 = 8.6e-309 (subnormal) was 2.7e-7 off relative to the 2^-1022
+    floor while claiming 5e-15: m q^2 rounded q^2 into the subnormal range and then multiplied that
+    error by m = 2.5e9, which the error bound (a relative bound plus one subnormal step per operation)
+    did not see. The summand is now (m q) q: the factor in [0, 1] last."""
+    kw = dict(eigs=[1.0, 6.484862219180096e-06, 5.984904762758654e-09, 4.2053438001749397e-11],
+              mult=[425842.0, 2455211276.0, 2129800.0, 368983558.0], energy=[1.9351939598491057, 4.675751961668893],
+              n=6.274960498131012e-152, lam=0.0, tail=145.5143208976723, sigma2=205.0578397120006)
+    _assert_within_claim(kr.risk(**kw), _mp_reference(**kw))

@@ -110,7 +110,9 @@ df1, df2, bsum, ddf = sp.symbols("df1 df2 bias_sum df1_minus_df2", nonnegative=T
 # kappa (n - df1) = lam + t then loses no digits to the O(n) parts of the degrees of freedom (the plain
 # form n kappa - lam - t - kappa df1 lost all of them at tiny lam + t near or below the rank, and at
 # eigenvalues far below kappa: (xi + kappa)^2 underflowed to 0 and 0/0 gave a NaN). The bias summand
-# v (1 - L)^2 = v c^2 never forms (xi + kappa)^2 (eigenvalues up to ~1e300, kappa up to ~1e300).
+# v (1 - L)^2 = v c^2 never forms (xi + kappa)^2 (eigenvalues up to ~1e300, kappa up to ~1e300); where
+# kappa = (lam + t + sum m xi)/n would pass 1e300, risk() solves the exactly equivalent problem with
+# (xi, lam, t) scaled by a power of two (as ridge.spectrum_risk).
 # 1 - df2/n = (lam + t)/(n kappa) + (df1 - df2)/n with df1 - df2 = sum m q c >= 0 (no cancellation);
 # at kappa = 0 (lam + t = 0 and n above the rank, the ``exact`` rule) it is (n - rank)/n, one exact
 # difference over n.
@@ -173,9 +175,11 @@ KERNEL_RIDGE = FixedPointModel(
     traces=(Trace(nd, sp.Piecewise((mult, xi >= kappa), (0, True)), "multiplicity of the eigenvalues >= kappa"),
             Trace(dmix, sp.Piecewise((mult * _c, xi >= kappa), (-mult * _q, True)), "m_> - df1"),
             Trace(df1, mult * _q, "first degrees of freedom"),
-            Trace(df2, mult * _q ** 2, "second degrees of freedom"),
-            Trace(bsum, energy * _c ** 2, "target energy not learned"),
-            Trace(ddf, mult * _q * _c, "df1 - df2")),
+            # the factors in [0, 1] last: an intermediate result in the subnormal range (error up to
+            # the smallest subnormal) is then never multiplied by a factor > 1 (m up to ~1e11)
+            Trace(df2, group(mult * _q) * _q, "second degrees of freedom"),
+            Trace(bsum, group(energy * _c) * _c, "target energy not learned"),
+            Trace(ddf, group(mult * _q) * _c, "df1 - df2")),
     components=(xi, mult, energy),
     outputs={
         "df1": df1,
@@ -276,8 +280,52 @@ def risk(eigs, mult, energy, n, lam=0.0, sigma2=0.0, *, tail=0.0, precision: int
          "lam": _check_grid("lam", lam, low=0.0, high=1e100),
          "sigma2": _check_grid("sigma2", sigma2, low=0.0, high=1e100),
          "tail": _check_grid("tail", tail, low=0.0, high=1e100), "v_null": null}
-    return solve(KERNEL_RIDGE, p, spectrum={"xi": eigs, "m": mult, "v": energy}, precision=precision,
-                 tol=tol, errors=errors, accuracy=accuracy, resolve=resolve)
+    k = _overflow_scale(eigs, mult, p)
+    if k == 0:
+        return solve(KERNEL_RIDGE, p, spectrum={"xi": eigs, "m": mult, "v": energy}, precision=precision,
+                     tol=tol, errors=errors, accuracy=accuracy, resolve=resolve)
+    # kappa ~ (lam + t + sum m xi)/n would overflow: solve the exactly equivalent problem
+    # (c xi, c lam, c t), c = 2^-k (exact in binary), whose df, bias, variance and risk are the same
+    # and whose kappa is c kappa; refused only if the spectrum's range does not survive the scaling
+    c = 2.0 ** -k if k <= 1000 else 0.0
+    xf = np.asarray(eigs, dtype=float)
+    tiny = np.finfo(float).tiny
+    small = [nm for nm in ("lam", "tail") if ((p[nm] > 0) & (np.ldexp(p[nm], -k) < tiny)).any()]
+    if k > 1000 or (np.ldexp(xf, -k) < tiny).any() or small:
+        raise ValueError(f"n: (lam + tail + sum(mult * eigs))/n must be at most 1e300 (kappa would overflow) "
+                         f"unless the problem can be rescaled exactly: got n down to {float(np.min(p['n'])):.3g}, "
+                         f"and the rescaling by 2^-{k} would underflow an eigenvalue"
+                         + (f" or {' and '.join(small)}" if small else ""))
+    scaled = dict(p, lam=np.ldexp(p["lam"], -k), tail=np.ldexp(p["tail"], -k))
+    xs = _ridge._times(eigs, 2.0 ** -k) if _is_object(eigs) else np.ldexp(xf, -k)
+    sol = solve(KERNEL_RIDGE, scaled, spectrum={"xi": xs, "m": mult, "v": energy}, precision=precision,
+                tol=tol, errors=errors, accuracy=accuracy, resolve=resolve)
+    with np.errstate(over="ignore"):
+        kap = _ridge._times(sol.unknowns["kappa"], 2.0 ** k)   # inf where the true kappa exceeds 1.8e308
+    shape = np.shape(sol.params["lam"])
+    return dataclasses.replace(sol, params={**sol.params, "lam": np.broadcast_to(p["lam"], shape),
+                                            "tail": np.broadcast_to(p["tail"], shape)},
+                               unknowns={**sol.unknowns, "kappa": kap})
+
+
+def _is_object(a) -> bool:
+    return isinstance(a, np.ndarray) and a.dtype == object
+
+
+def _overflow_scale(eigs, mult, p) -> int:
+    """``k >= 0`` such that ``kappa <= (lam + t + sum m xi)/n`` scaled by ``2^-k`` stays below 1e300
+    (0: no scaling needed); computed in log2 so that nothing overflows."""
+    xf = np.asarray(eigs, dtype=float)
+    m = np.asarray(mult, dtype=float)
+    tr_s = float(np.sum(m * np.ldexp(xf, -600)))          # sum m xi / 2^600 (a tiny eigenvalue drops out)
+    R = float(np.max(np.asarray(p["lam"], dtype=float) + np.asarray(p["tail"], dtype=float)))
+    n_min = float(np.min(np.asarray(p["n"], dtype=float)))
+    with np.errstate(divide="ignore", over="ignore"):
+        top = np.logaddexp2(np.log2(tr_s) + 600 if tr_s > 0 else -np.inf, np.log2(R) if R > 0 else -np.inf)
+        need = top - np.log2(n_min) - math.log2(1e300)
+    if not np.isfinite(need) or need <= 0:
+        return 0
+    return int(math.ceil(need)) + 1
 
 
 def _mp_array(values):
