@@ -87,7 +87,7 @@ from ..engine.roundoff import group, ratio
 from . import ridge as _ridge
 from ..numerics.expressions import parse_number_list
 
-__all__ = ["KERNEL_RIDGE", "KERNEL_RIDGE_LIMIT", "SOURCE", "SOURCE_LIMIT", "risk", "learned_fraction",
+__all__ = ["KERNEL_RIDGE", "KERNEL_RIDGE_NUMERIC", "KERNEL_RIDGE_LIMIT", "SOURCE", "SOURCE_LIMIT", "risk", "learned_fraction",
            "SphereSpectrum", "sphere_spectrum", "sphere_risk", "polynomial_risk", "degree_formulas",
            "parse_energy", "DEFAULT_TRUNC_TOL"]
 
@@ -166,7 +166,9 @@ def _exact(p, spectrum):
     return (p["lam"] + p["tail"] == 0) & (p["n"] > _rank(spectrum)), {"kappa": 0.0}
 
 
-KERNEL_RIDGE = FixedPointModel(
+#: What the solver evaluates: :data:`KERNEL_RIDGE` written without cancellation (above); it reports
+#: ``kappa`` as an output (the engine's ``numeric`` form).
+KERNEL_RIDGE_NUMERIC = FixedPointModel(
     name="kernel-ridge",
     parameters=(n, lam, sigma2, tail, v_null),
     unknowns=(kappa,),
@@ -182,6 +184,7 @@ KERNEL_RIDGE = FixedPointModel(
             Trace(ddf, group(mult * _q) * _c, "df1 - df2")),
     components=(xi, mult, energy),
     outputs={
+        "kappa": kappa,
         "df1": df1,
         "df2": df2,
         # at kappa = 0 every c_k is 0: the bias is v_0/(1 - df2/n) exactly (no summation error to amplify)
@@ -202,6 +205,49 @@ KERNEL_RIDGE = FixedPointModel(
     symbols_doc=_SYMBOLS_DOC,
     sample_ranges={"n": (10.0, 1000.0), "lam": (0.01, 2.0), "sigma2": (0.1, 3.0), "tail": (0.0, 1.0),
                    "v_null": (0.0, 1.0)},
+)
+
+# The model as published (LaTeX, ``derive``); the solver uses KERNEL_RIDGE_NUMERIC. Here
+# 1 - df2/n = (lam + t)/(n kappa) + (df1 - df2)/n at kappa > 0 (a sum of non-negative terms).
+_one_minus_df2n_plain = sp.Piecewise(((lam + tail) / (n * kappa) + ddf / n, kappa > 0), (1 - df2 / n, True))
+
+
+def _admissible_plain(p, u, t):
+    k = u["kappa"]
+    safe = np.where(k > 0, k, 1.0)
+    one_minus = np.where(k > 0, (p["lam"] + p["tail"]) / (p["n"] * safe) + t["df1_minus_df2"] / p["n"],
+                         1 - t["df2"] / p["n"])
+    return (p["n"] * k >= (p["lam"] + p["tail"]) * (1 - 1e-12)) & (one_minus > 0)
+
+
+KERNEL_RIDGE = FixedPointModel(
+    name="kernel-ridge",
+    parameters=(n, lam, sigma2, tail, v_null),
+    unknowns=(kappa,),
+    equations=(n * kappa - lam - tail - kappa * df1,),
+    traces=(Trace(df1, mult * xi / (xi + kappa), "first degrees of freedom"),
+            Trace(df2, mult * xi ** 2 / (xi + kappa) ** 2, "second degrees of freedom"),
+            Trace(bsum, energy * kappa ** 2 / (xi + kappa) ** 2, "target energy not learned"),
+            Trace(ddf, mult * xi * kappa / (xi + kappa) ** 2, "df1 - df2")),
+    components=(xi, mult, energy),
+    outputs={
+        "df1": df1,
+        "df2": df2,
+        "bias": (bsum + v_null) / _one_minus_df2n_plain,
+        "variance": sigma2 * (df2 / n) / _one_minus_df2n_plain,
+        "risk": sp.Symbol("bias") + sp.Symbol("variance"),
+        "risk_total": sp.Symbol("risk") + sigma2,
+    },
+    source=SOURCE,
+    lower_bounds=(0.0,),
+    # kappa <= (lam + t + sum m xi)/n; Newton from this upper bound decreases monotonically (convexity)
+    initial_guess=KERNEL_RIDGE_NUMERIC.initial_guess,
+    admissible=_admissible_plain,
+    singular=_singular,
+    exact=_exact,
+    symbols_doc={k: v for k, v in _SYMBOLS_DOC.items() if k not in ("m_kappa", "delta_kappa")},
+    sample_ranges=KERNEL_RIDGE_NUMERIC.sample_ranges,
+    numeric=KERNEL_RIDGE_NUMERIC,
 )
 
 
