@@ -309,10 +309,14 @@ def risk(eigs, mult, energy, n, lam=0.0, sigma2=0.0, *, tail=0.0, precision: int
         A :class:`~asymptotics.engine.fixedpoint.Solution` with ``risk`` (excess), ``bias``,
         ``variance``, ``risk_total``, ``df1``, ``df2`` and the effective regularization ``kappa``
         (use :func:`learned_fraction` for the per-eigenspace ``L_k``). ``risk = inf`` where
-        ``lam + tail = 0`` and ``n`` equals the kernel's rank (with ``sigma2 > 0``).
+        ``lam + tail = 0`` and ``n`` equals the kernel's rank (with ``sigma2 > 0``); ``kappa = 0``
+        exactly where ``lam + tail = 0`` and ``n`` exceeds the rank. Where ``kappa`` would pass
+        ``1e300`` (tiny ``n``) the exactly equivalent problem ``(2^-k eigs, 2^-k lam, 2^-k tail)`` is
+        solved (same outputs; ``kappa`` is ``inf`` where it overflows double precision).
 
     Raises:
-        ValueError: for inputs out of range.
+        ValueError: for inputs out of range, or where that rescaling would underflow an eigenvalue,
+            ``lam`` or ``tail``.
 
     Examples:
         >>> risk(eigs=[1.0], mult=[3], energy=[1.0], n=3, sigma2=1.0).risk   # interpolation peak
