@@ -337,3 +337,207 @@ def test_polynomial_risk_at_exponents_150_to_200(exponent):
     a_tail = 202 - (l + 1)
     ref = ridge.risk(gamma, gamma * (0.1 + a_tail) / 1.0, r2=1.0, sigma2=0.2 + v_up).risk
     assert sol.risk == pytest.approx(v_up + ref, rel=1e-12, abs=1e-300)
+
+
+# ---------------------------------------------------------------------- issue 12: extreme spectra
+def _mp_reference(eigs, mult, energy, n, lam=0.0, sigma2=0.0, tail=0.0, dps=150):
+    """An independent reference: ``kappa`` by bisection in ``log kappa`` of the decreasing function
+    ``df1(kappa) + (lam + tail)/kappa - n`` (or ``kappa = 0`` when ``lam + tail = 0`` and ``n`` exceeds
+    the rank), then the outputs in their plain textbook form, all at ``dps`` digits (mpmath has no
+    underflow, and the digits cover the cancellation of ``1 - df2/n``)."""
+    import mpmath
+    with mpmath.workdps(dps):
+        energy = list(energy) + [0.0] * (len(eigs) - len(energy))
+        rows = [(mpmath.mpf(x), mpmath.mpf(m), mpmath.mpf(v)) for x, m, v in zip(eigs, mult, energy) if x > 0]
+        v0 = mpmath.fsum(mpmath.mpf(v) for x, v in zip(eigs, energy) if x == 0)
+        n, R, s2 = mpmath.mpf(n), mpmath.mpf(lam) + mpmath.mpf(tail), mpmath.mpf(sigma2)
+        rank = mpmath.fsum(m for _, m, _ in rows)
+        df1 = lambda k: mpmath.fsum(m * x / (x + k) for x, m, _ in rows)
+        if R == 0 and n > rank:
+            k = mpmath.mpf(0)
+        else:
+            assert not (R == 0 and n == rank)
+            lo, hi = mpmath.mpf(-12000), mpmath.mpf(12000)      # log kappa
+            for _ in range(400):
+                mid = (lo + hi) / 2
+                k = mpmath.exp(mid)
+                if df1(k) + R / k - n > 0:
+                    lo = mid
+                else:
+                    hi = mid
+            k = mpmath.exp((lo + hi) / 2)
+        d1 = df1(k)
+        d2 = mpmath.fsum(m * x ** 2 / (x + k) ** 2 for x, m, _ in rows)
+        D = 1 - d2 / n
+        bias = (mpmath.fsum(v * k ** 2 / (x + k) ** 2 for x, _, v in rows) + v0) / D
+        var = s2 * (d2 / n) / D
+        return {"kappa": k, "df1": d1, "df2": d2, "bias": bias, "variance": var, "risk": bias + var,
+                "risk_total": bias + var + s2}
+
+
+def _assert_within_claim(sol, ref, names=("kappa", "df1", "df2", "bias", "variance", "risk", "risk_total")):
+    """Each output within its own reported accuracy of the reference (relative to max(|ref|, 2^-1022),
+    the documented floor) and within 1e-10."""
+    import mpmath
+    for name in names:
+        got = float(np.asarray(sol.unknowns[name] if name == "kappa" else sol.outputs[name]).ravel()[0])
+        want = ref[name]
+        acc = float(np.asarray(sol.accuracy[name]).ravel()[0])
+        err = float(abs(mpmath.mpf(got) - want) / max(abs(want), mpmath.mpf(2) ** -1022))
+        assert err <= max(acc, 1e-300) and acc <= 1e-10, (name, got, float(want), err, acc)
+
+
+@pytest.mark.parametrize("n", [2.0, 3.5, 5.0])
+def test_ridgeless_with_a_tiny_eigenvalue_is_solved(n):
+    """Issue 12: xi = [1, 1e-200], m = [1, 3] (rank 4), lam = 0: every n was masked 'non-physical
+    branch' ((xi + kappa)^2 underflowed to 0 in df1 - df2). n = 5 > rank is kappa = 0 exactly."""
+    sol = kr.risk([1.0, 1e-200], [1, 3], [1, 1], n, lam=0.0, sigma2=1.0, errors="mask")
+    assert bool(sol.converged)
+    ref = _mp_reference([1.0, 1e-200], [1, 3], [1, 1], n, sigma2=1.0)
+    _assert_within_claim(sol, ref)
+    want = {3.5: 7.63333333333333, 5.0: 4.0}.get(n)
+    if want is not None:
+        assert sol.risk == pytest.approx(want, rel=1e-14)
+    if n == 5.0:
+        assert sol.kappa == 0.0 and str(sol.status) == "ok"
+
+
+def test_ridgeless_sweep_with_tiny_eigenvalues_loses_no_point():
+    """Issue 12: xi = [1, 1e-8, 1e-200], m = [1, 3, 7] (rank 11) over 50 sample sizes (17 were lost);
+    each point against the mpmath bisection, and the whole grid against ridge.spectrum_risk on the
+    expanded spectrum (the exactly equivalent ridge problem, multiplicities repeated)."""
+    xi, m, v = [1.0, 1e-8, 1e-200], [1, 3, 7], [0.5, 1.0, 0.25]
+    ns = np.unique(np.concatenate([np.geomspace(0.3, 60.0, 46), [4.0, 10.999, 11.0, 11.001]]))
+    sol = kr.risk(xi, m, v, ns, lam=0.0, sigma2=0.7, errors="mask")
+    assert np.asarray(sol.converged).all(), sol.status[~np.asarray(sol.converged)]
+    ridge_sol = ridge.spectrum_risk(np.repeat(xi, m), np.repeat(np.array(v) / (np.array(m) * xi), m), ns, 0.0,
+                                    0.7, errors="mask")
+    for i, nn in enumerate(ns):
+        if nn == 11.0:
+            assert sol.risk[i] == np.inf
+            continue
+        ref = _mp_reference(xi, m, v, nn, sigma2=0.7)
+        _assert_within_claim(_one(sol, i), ref)
+        for name in ("risk", "bias", "variance", "df1", "df2"):
+            assert sol.outputs[name][i] == pytest.approx(ridge_sol.outputs[name][i], rel=1e-10, abs=1e-300), name
+
+
+def _one(sol, i):
+    """Point ``i`` of a 1-d Solution, as a Solution-like view for _assert_within_claim."""
+    import types
+    return types.SimpleNamespace(unknowns={k: np.asarray(v)[i] for k, v in sol.unknowns.items()},
+                                 outputs={k: np.asarray(v)[i] for k, v in sol.outputs.items()},
+                                 accuracy={k: np.asarray(v)[i] for k, v in sol.accuracy.items()})
+
+
+_HUGE = dict(eigs=[1.1061822008088482e+86, 0.0, 3.364737189705447e-46, 4.600365172166875e+83],
+             mult=[997838.0, 4.0, 94639.0, 11597.0],
+             energy=[0.03933924068102038, 0.3979127835400459, 1.5847023055709673, 0.6289629713406277],
+             n=1104074.0, lam=3.972867290785476e-167, tail=0.0)
+
+
+@pytest.mark.parametrize("sigma2, precision", [(2.49, 40), (2.49, None), (0.0, None)])
+def test_rank_equal_to_n_with_a_tiny_ridge_and_huge_eigenvalues(sigma2, precision):
+    """Issue 12: n equal to the rank (1104074), lam = 4e-167, eigenvalues 1e86..3e-46: precision=40
+    raised 'could not verify the fixed point' (the plain residual n kappa - lam - kappa df1 cancels
+    64 digits: its verification was at the scale of n kappa, not of lam); double precision needed a
+    re-solve at 120 digits. Written as kappa (n - m_> + delta) - lam, it is solved in double."""
+    import mpmath
+    sol = kr.risk(**_HUGE, sigma2=sigma2, precision=precision)
+    ref = _mp_reference(**{k: v for k, v in _HUGE.items()}, sigma2=sigma2)
+    if precision is None:
+        assert str(sol.status) == "ok"
+        _assert_within_claim(sol, ref)
+    else:
+        for name in ("risk", "bias", "variance", "kappa"):
+            got = sol.unknowns[name] if name == "kappa" else sol.outputs[name]
+            got = np.asarray(got).ravel()[0]
+            assert abs(got / ref[name] - 1) < mpmath.mpf(10) ** -38, name
+
+
+def test_tiny_n_huge_kappa_has_no_nan():
+    """Fuzz seed 1 (issue 12): n = 4.9e-202, so kappa = 2.2e205 and (xi + kappa)^2 overflowed: 'an
+    output is NaN at a solved point ... a bug'."""
+    kw = dict(eigs=[1.0, 2.822472244500274e-05, 0.0, 7.966349570974414e-10, 2.7333121989692244e-11,
+                    1.7379941911189674e-12],
+              mult=[10611.0, 10.0, 133.0, 167284862337.0, 4996320905.0, 3542.0],
+              energy=[2.318222327752581, 0.3845703124788098, 0.17785523990887347, 0.23967944331735705,
+                      0.8816284644640651, 0.14470657435302842],
+              n=4.926829754129963e-202, lam=4.2584049919322496e-08, tail=0.0, sigma2=0.0)
+    sol = kr.risk(**kw)
+    _assert_within_claim(sol, _mp_reference(**kw))
+
+
+def test_just_above_the_rank_ridgeless_is_exact_in_double():
+    """Fuzz seed 2 (issue 12): n = 11.000000011 > rank 11, lam = 0: kappa = 0 exactly (the ``exact``
+    rule), 1 - df2/n = (n - 11)/n one exact difference; the variance 0.1 * 11/(n - 11) = 1e8 needs no
+    re-solve, and risk_total is within its reported accuracy (it claimed 2.3e-17 with error 3.7e-17)."""
+    kw = dict(eigs=[1.0, 0.1], mult=[1.0, 10.0], energy=[0.0, 1.0], n=11.000000011000001, lam=0.0, sigma2=0.1)
+    sol = kr.risk(**kw)
+    assert sol.kappa == 0.0 and str(sol.status) == "ok"
+    _assert_within_claim(sol, _mp_reference(**kw))
+
+
+def test_underflowing_bias_within_its_claimed_accuracy():
+    """Issue 12 (low): the bias is 1.36e-322 (kappa = 8.4e-163): kappa^2 underflowed to 0 and the
+    returned 0.0 was 6.1e-15 off relative to the 2^-1022 floor while claiming 5.8e-15; the summand is
+    now v c^2 with c = kappa/(xi + kappa) computed directly."""
+    kw = dict(eigs=[1.0, 0.1], mult=[1, 10], energy=[0, 1], n=22.865806538171054, lam=9.979773332789434e-162,
+              sigma2=2.4762908806167445)
+    sol = kr.risk(**kw)
+    _assert_within_claim(sol, _mp_reference(**kw))
+    assert sol.bias > 0
+
+
+def test_accuracy_and_resolve_keywords():
+    """kernel_ridge.risk takes accuracy= and resolve= like ridge.risk (passed to engine.solve)."""
+    kw = dict(eigs=[1.0, 2.8e-05, 8e-10], mult=[10611.0, 10.0, 1.6e11], energy=[2.3, 0.4, 0.2],
+              n=4.9e-202, lam=4.3e-08)
+    # kappa ~ 2.6e205: double precision's Jacobian underflows, so the point needs a re-solve
+    auto = kr.risk(**kw)
+    assert str(auto.status).startswith("re-solved")
+    off = kr.risk(**kw, resolve=False, errors="mask")
+    assert not bool(off.converged) and "re-solve disabled" in str(off.status)
+    with pytest.raises(Exception, match="re-solve disabled"):
+        kr.risk(**kw, resolve=False)
+    easy = dict(eigs=[1.0, 0.1], mult=[1, 10], energy=[0.0, 1.0], n=5.0, lam=1e-3, sigma2=0.1)
+    sol = kr.risk(**easy, accuracy=1e-15, resolve=False, errors="mask")
+    loose = kr.risk(**easy, accuracy=1e-12)
+    assert float(loose.rel_accuracy) <= 1e-12
+    if float(kr.risk(**easy).rel_accuracy) > 1e-15:
+        assert not bool(sol.converged)
+    with pytest.raises(ValueError, match="accuracy"):
+        kr.risk(**easy, accuracy=2.0)
+    with pytest.raises(ValueError, match="resolve"):
+        kr.risk(**easy, resolve="no")
+
+
+def test_kappa_beyond_1e300_is_solved_by_exact_rescaling():
+    """Fuzz (issue 12, seed 7 of the scale witness): n = 3.8e-289 with trace 1e98 puts kappa at 2.5e386,
+    beyond double precision: 'did not converge after 0 iterations, residual inf'. risk() now solves
+    the exactly equivalent problem (2^-k xi, 2^-k lam, 2^-k tail); kappa itself is inf (it overflows)."""
+    import mpmath
+    kw = dict(eigs=[2.639733551090693e+40, 1.9228225166451412e+94, 4.6885568637346333e+36, 3.611313771678292e+49],
+              mult=[37690032.0, 4972.0, 4462209.0, 219.0], energy=[0.7223781725461589, 1.2156129260705726],
+              n=3.7542793512709807e-289, lam=0.0, tail=2.0357164773881396e+92, sigma2=0.5)
+    sol = kr.risk(**kw)
+    ref = _mp_reference(**kw)
+    assert float(sol.kappa) == np.inf and ref["kappa"] > mpmath.mpf("1e386")
+    _assert_within_claim(sol, ref, names=("df1", "df2", "bias", "variance", "risk", "risk_total"))
+    assert float(sol.params["tail"]) == kw["tail"]
+    # a grid whose every kappa is below 1e300 is not rescaled (results unchanged)
+    small = kr.risk(**{**kw, "n": 1e-100})
+    _assert_within_claim(small, _mp_reference(**{**kw, "n": 1e-100}))
+    with pytest.raises(ValueError, match="n: .*rescal"):   # the scaling would underflow an eigenvalue
+        kr.risk([1e300, 1e-300], [1, 1], [1, 1], n=1e-200, lam=0.0)
+
+
+def test_subnormal_df2_is_accurate_or_flagged():
+    """Fuzz (issue 12, n = 1000 run): df2 = 8.6e-309 (subnormal) was 2.7e-7 off relative to the 2^-1022
+    floor while claiming 5e-15: m q^2 rounded q^2 into the subnormal range and then multiplied that
+    error by m = 2.5e9, which the error bound (a relative bound plus one subnormal step per operation)
+    did not see. The summand is now (m q) q: the factor in [0, 1] last."""
+    kw = dict(eigs=[1.0, 6.484862219180096e-06, 5.984904762758654e-09, 4.2053438001749397e-11],
+              mult=[425842.0, 2455211276.0, 2129800.0, 368983558.0], energy=[1.9351939598491057, 4.675751961668893],
+              n=6.274960498131012e-152, lam=0.0, tail=145.5143208976723, sigma2=205.0578397120006)
+    _assert_within_claim(kr.risk(**kw), _mp_reference(**kw))

@@ -272,6 +272,8 @@ class _Compiled:
         self.const_traces = {i: float(t.summand) for i, t in enumerate(model.traces)
                              if sp.sympify(t.summand).is_Number}
         self.integer_traces = tuple(i for i, t in enumerate(model.traces) if _integer_valued(sp.sympify(t.summand)))
+        self.count_traces = {i: j for i, j in ((i, _weighted_count(sp.sympify(t.summand), list(model.components)))
+                                               for i, t in enumerate(model.traces)) if j is not None}
         live, eq_live = _expressions(model)["_live"]
         self.live, self.eq_live = tuple(live), tuple(eq_live)
         m, T = len(model.unknowns), len(model.traces)
@@ -310,6 +312,30 @@ def _integer_valued(e) -> bool:
     if isinstance(e, sp.Piecewise):
         return all(_integer_valued(ex) for ex, _ in e.args)
     return False
+
+
+def _weighted_count(e, components) -> int | None:
+    """The index of the component ``w`` if ``e`` is a branch between ``w`` and integers (e.g.
+    ``m [xi >= kappa]``, a count of eigenvalues with multiplicities): its sum is exact where the
+    values of ``w`` are integers whose total is below ``2^53`` (checked at run time)."""
+    if not isinstance(e, sp.Piecewise):
+        return None
+    syms = {ex for ex, _ in e.args if not ex.is_Integer}
+    if len(syms) != 1:
+        return None
+    (w,) = syms
+    return components.index(w) if w in components else None
+
+
+def _exact_weights(values, limit) -> bool:
+    """Integer values (floats or mpmath numbers) whose total is below ``limit``: summed exactly."""
+    if isinstance(values, np.ndarray) and values.dtype != object:
+        w = values.astype(float)
+        return bool(np.isfinite(w).all() and (w >= 0).all() and (w == np.floor(w)).all() and np.sum(w) < limit)
+    try:
+        return all(v >= 0 and v == int(v) for v in values) and sum(int(v) for v in values) < limit
+    except (OverflowError, ValueError, TypeError):
+        return False
 
 
 def _mp_call(comp, name, args):
@@ -598,6 +624,10 @@ def _traces_with_errors(comp: _Compiled, x: np.ndarray, p: list, spectrum: list)
     gerr += gamma * absg + N * ETA_DOUBLE
     if N < 2 ** 53:
         for t in comp.integer_traces:  # a count (integers summed exactly)
+            errs[:, t] = 0.0
+            gerr[:, t] = 0.0
+    for t, j in comp.count_traces.items():  # a count with integer weights (e.g. multiplicities)
+        if _exact_weights(spectrum[j], 2 ** 53):
             errs[:, t] = 0.0
             gerr[:, t] = 0.0
     for t, c in comp.const_traces.items():  # a count: exact
@@ -1357,7 +1387,8 @@ def _mp_point(model, point, x0, spec, spec_mp, dps, max_iter=100, out_digits=Non
                      for sa, sm in zip(spec, spec_mp)]
             rows = list(zip(*comps))
         else:
-            rows = []
+            comps, rows = [], []
+        exact_counts = {t for t, j in comp.count_traces.items() if _exact_weights(comps[j], 2 ** mpmath.mp.prec)}
 
         def traces(x, with_err=False):
             vals = [zero] * T
@@ -1384,7 +1415,7 @@ def _mp_point(model, point, x0, spec, spec_mp, dps, max_iter=100, out_digits=Non
                             grads[t][j] += comp.trace_grad[t][j](*a)
             if with_err:
                 n = max(len(rows), 1)
-                errs = [zero if t in comp.integer_traces else e + n * u_mp * av
+                errs = [zero if t in comp.integer_traces or t in exact_counts else e + n * u_mp * av
                         for t, (e, av) in enumerate(zip(errs, absv))]
                 gerrs = [[e + n * u_mp * av for e, av in zip(er, ar)] for er, ar in zip(gerrs, absg)]
             return vals, grads, errs, gerrs

@@ -82,11 +82,12 @@ import numpy as np
 import sympy as sp
 
 from .._validation import check_array_1d, check_int, check_real, check_same_length
-from ..engine.fixedpoint import DEFAULT_TOL, FixedPointModel, Solution, Trace, solve
+from ..engine.fixedpoint import DEFAULT_ACCURACY, DEFAULT_TOL, FixedPointModel, Solution, Trace, solve
+from ..engine.roundoff import group, ratio
 from . import ridge as _ridge
 from ..numerics.expressions import parse_number_list
 
-__all__ = ["KERNEL_RIDGE", "KERNEL_RIDGE_LIMIT", "SOURCE", "SOURCE_LIMIT", "risk", "learned_fraction",
+__all__ = ["KERNEL_RIDGE", "KERNEL_RIDGE_NUMERIC", "KERNEL_RIDGE_LIMIT", "SOURCE", "SOURCE_LIMIT", "risk", "learned_fraction",
            "SphereSpectrum", "sphere_spectrum", "sphere_risk", "polynomial_risk", "degree_formulas",
            "parse_energy", "DEFAULT_TRUNC_TOL"]
 
@@ -100,9 +101,24 @@ n, lam, sigma2, kappa, tail, v_null = sp.symbols("n lam sigma2 kappa tail v_null
 xi, mult, energy = sp.symbols("xi m v", nonnegative=True)
 df1, df2, bsum, ddf = sp.symbols("df1 df2 bias_sum df1_minus_df2", nonnegative=True)
 
-# 1 - df2/n without cancellation: at the fixed point 1 - df1/n = (lam + t)/(n kappa), and
-# df1 - df2 = sum m xi kappa/(xi + kappa)^2 >= 0 (as in ridge.RIDGE_SPECTRUM)
-_one_minus_df2n = sp.Piecewise(((lam + tail) / (n * kappa) + ddf / n, kappa > 0), (1 - df2 / n, True))
+# The model, written without cancellation or overflow (issue 12), as ridge.RIDGE_SPECTRUM: with
+# q_k = xi_k/(xi_k + kappa) and c_k = kappa/(xi_k + kappa) = 1 - q_k, both computed directly
+# (``ratio``), and m_> = sum of the multiplicities of the eigenvalues xi_k >= kappa,
+#   n - df1 = n - m_> + sum_{xi_k >= kappa} m_k c_k - sum_{xi_k < kappa} m_k q_k,
+# where n - m_> is one exact number (``group``; m_> itself is exact for integer multiplicities with
+# total below 2^53) and every c_k, q_k in the sums is at most 1/2: the equation
+# kappa (n - df1) = lam + t then loses no digits to the O(n) parts of the degrees of freedom (the plain
+# form n kappa - lam - t - kappa df1 lost all of them at tiny lam + t near or below the rank, and at
+# eigenvalues far below kappa: (xi + kappa)^2 underflowed to 0 and 0/0 gave a NaN). The bias summand
+# v (1 - L)^2 = v c^2 never forms (xi + kappa)^2 (eigenvalues up to ~1e300, kappa up to ~1e300); where
+# kappa = (lam + t + sum m xi)/n would pass 1e300, risk() solves the exactly equivalent problem with
+# (xi, lam, t) scaled by a power of two (as ridge.spectrum_risk).
+# 1 - df2/n = (lam + t)/(n kappa) + (df1 - df2)/n with df1 - df2 = sum m q c >= 0 (no cancellation);
+# at kappa = 0 (lam + t = 0 and n above the rank, the ``exact`` rule) it is (n - rank)/n, one exact
+# difference over n.
+nd, dmix = sp.symbols("m_kappa delta_kappa", real=True)
+_q, _c = ratio(xi, kappa), ratio(kappa, xi)
+_one_minus_df2n = sp.Piecewise(((lam + tail) / (n * kappa) + ddf / n, kappa > 0), (group(n - nd) / n, True))
 
 _SYMBOLS_DOC = {
     "n": "number of samples", "lam": "ridge penalty of (K + lam I)", "sigma2": "noise variance",
@@ -110,25 +126,98 @@ _SYMBOLS_DOC = {
     "v_null": "target energy where the kernel eigenvalue is 0 (unlearnable)",
     "kappa": "effective regularization", "xi": "kernel eigenvalue", "m": "its multiplicity",
     "v": "target energy in its eigenspace",
+    "m_kappa": "multiplicity of the eigenvalues >= kappa", "delta_kappa": "m_kappa - df1",
 }
+
+
+def _rank(spectrum) -> float:
+    """The kernel's rank ``sum_k m_k`` over the positive eigenvalues, correctly rounded."""
+    m = np.asarray(spectrum["m"], dtype=float)
+    return math.fsum(m[np.asarray(spectrum["xi"], dtype=float) > 0])
+
+
+def _one_minus_df2n_numeric(p, u, t):
+    k = u["kappa"]
+    safe = np.where(k > 0, k, 1.0)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        return np.where(k > 0, (p["lam"] + p["tail"]) / (p["n"] * safe) + t["df1_minus_df2"] / p["n"],
+                        (p["n"] - t["m_kappa"]) / p["n"])
 
 
 def _admissible(p, u, t):
     k = u["kappa"]
-    safe = np.where(k > 0, k, 1.0)
-    one_minus = np.where(k > 0, (p["lam"] + p["tail"]) / (p["n"] * safe) + t["df1_minus_df2"] / p["n"],
-                         1 - t["df2"] / p["n"])
-    return (p["n"] * k >= (p["lam"] + p["tail"]) * (1 - 1e-12)) & (one_minus > 0)
+    return (p["n"] * k >= (p["lam"] + p["tail"]) * (1 - 1e-12)) & (_one_minus_df2n_numeric(p, u, t) > 0)
 
 
 def _singular(p, spectrum):
     # ridgeless interpolation of a finite-rank kernel: n equal to the rank
-    rank = float(np.sum(spectrum["m"][spectrum["xi"] > 0]))
+    rank = _rank(spectrum)
     mask = (p["lam"] + p["tail"] == 0) & (p["n"] == rank)
     var = np.where(p["sigma2"] > 0, np.inf, 0.0)
     bias = np.where(p["v_null"] > 0, np.inf, 0.0)
     return mask, {"kappa": 0.0, "df1": rank, "df2": rank, "bias": bias, "variance": var,
                   "risk": bias + var, "risk_total": bias + var + p["sigma2"]}
+
+
+def _exact(p, spectrum):
+    # ridgeless with more samples than the rank: n - df1 >= n - rank > 0 for every kappa > 0, so
+    # kappa (n - df1) = 0 has the only root kappa = 0, exactly (Newton would only approach it through
+    # subnormal numbers, and a tiny eigenvalue put it on a spurious root near that eigenvalue)
+    return (p["lam"] + p["tail"] == 0) & (p["n"] > _rank(spectrum)), {"kappa": 0.0}
+
+
+#: What the solver evaluates: :data:`KERNEL_RIDGE` written without cancellation (above); it reports
+#: ``kappa`` as an output (the engine's ``numeric`` form).
+KERNEL_RIDGE_NUMERIC = FixedPointModel(
+    name="kernel-ridge",
+    parameters=(n, lam, sigma2, tail, v_null),
+    unknowns=(kappa,),
+    # kappa (n - df1) - lam - t, i.e. n kappa - lam - t - kappa df1, without cancellation (above)
+    equations=(kappa * (group(n - nd) + dmix) - (lam + tail),),
+    traces=(Trace(nd, sp.Piecewise((mult, xi >= kappa), (0, True)), "multiplicity of the eigenvalues >= kappa"),
+            Trace(dmix, sp.Piecewise((mult * _c, xi >= kappa), (-mult * _q, True)), "m_> - df1"),
+            Trace(df1, mult * _q, "first degrees of freedom"),
+            # the factors in [0, 1] last: an intermediate result in the subnormal range (error up to
+            # the smallest subnormal) is then never multiplied by a factor > 1 (m up to ~1e11)
+            Trace(df2, group(mult * _q) * _q, "second degrees of freedom"),
+            Trace(bsum, group(energy * _c) * _c, "target energy not learned"),
+            Trace(ddf, group(mult * _q) * _c, "df1 - df2")),
+    components=(xi, mult, energy),
+    outputs={
+        "kappa": kappa,
+        "df1": df1,
+        "df2": df2,
+        # at kappa = 0 every c_k is 0: the bias is v_0/(1 - df2/n) exactly (no summation error to amplify)
+        "bias": sp.Piecewise((bsum + v_null, kappa > 0), (v_null, True)) / _one_minus_df2n,
+        "variance": sigma2 * (df2 / n) / _one_minus_df2n,
+        "risk": sp.Symbol("bias") + sp.Symbol("variance"),
+        "risk_total": sp.Symbol("risk") + sigma2,
+    },
+    source=SOURCE,
+    lower_bounds=(0.0,),
+    # kappa <= (lam + t + sum m xi)/n; Newton from this upper bound decreases monotonically (the
+    # residual kappa (n - df1) - lam - t is convex in kappa)
+    initial_guess=lambda n, lam, sigma2, tail, v_null, spectrum: (
+        (lam + tail + np.sum(spectrum["m"] * spectrum["xi"])) / n,),
+    admissible=_admissible,
+    singular=_singular,
+    exact=_exact,
+    symbols_doc=_SYMBOLS_DOC,
+    sample_ranges={"n": (10.0, 1000.0), "lam": (0.01, 2.0), "sigma2": (0.1, 3.0), "tail": (0.0, 1.0),
+                   "v_null": (0.0, 1.0)},
+)
+
+# The model as published (LaTeX, ``derive``); the solver uses KERNEL_RIDGE_NUMERIC. Here
+# 1 - df2/n = (lam + t)/(n kappa) + (df1 - df2)/n at kappa > 0 (a sum of non-negative terms).
+_one_minus_df2n_plain = sp.Piecewise(((lam + tail) / (n * kappa) + ddf / n, kappa > 0), (1 - df2 / n, True))
+
+
+def _admissible_plain(p, u, t):
+    k = u["kappa"]
+    safe = np.where(k > 0, k, 1.0)
+    one_minus = np.where(k > 0, (p["lam"] + p["tail"]) / (p["n"] * safe) + t["df1_minus_df2"] / p["n"],
+                         1 - t["df2"] / p["n"])
+    return (p["n"] * k >= (p["lam"] + p["tail"]) * (1 - 1e-12)) & (one_minus > 0)
 
 
 KERNEL_RIDGE = FixedPointModel(
@@ -144,21 +233,21 @@ KERNEL_RIDGE = FixedPointModel(
     outputs={
         "df1": df1,
         "df2": df2,
-        "bias": (bsum + v_null) / _one_minus_df2n,
-        "variance": sigma2 * (df2 / n) / _one_minus_df2n,
+        "bias": (bsum + v_null) / _one_minus_df2n_plain,
+        "variance": sigma2 * (df2 / n) / _one_minus_df2n_plain,
         "risk": sp.Symbol("bias") + sp.Symbol("variance"),
         "risk_total": sp.Symbol("risk") + sigma2,
     },
     source=SOURCE,
     lower_bounds=(0.0,),
     # kappa <= (lam + t + sum m xi)/n; Newton from this upper bound decreases monotonically (convexity)
-    initial_guess=lambda n, lam, sigma2, tail, v_null, spectrum: (
-        (lam + tail + np.sum(spectrum["m"] * spectrum["xi"])) / n,),
-    admissible=_admissible,
+    initial_guess=KERNEL_RIDGE_NUMERIC.initial_guess,
+    admissible=_admissible_plain,
     singular=_singular,
-    symbols_doc=_SYMBOLS_DOC,
-    sample_ranges={"n": (10.0, 1000.0), "lam": (0.01, 2.0), "sigma2": (0.1, 3.0), "tail": (0.0, 1.0),
-                   "v_null": (0.0, 1.0)},
+    exact=_exact,
+    symbols_doc={k: v for k, v in _SYMBOLS_DOC.items() if k not in ("m_kappa", "delta_kappa")},
+    sample_ranges=KERNEL_RIDGE_NUMERIC.sample_ranges,
+    numeric=KERNEL_RIDGE_NUMERIC,
 )
 
 
@@ -196,7 +285,8 @@ def _check_spectrum(eigs, mult, energy):
 
 
 def risk(eigs, mult, energy, n, lam=0.0, sigma2=0.0, *, tail=0.0, precision: int | None = None,
-         tol: float = DEFAULT_TOL, errors: str = "raise") -> Solution:
+         tol: float = DEFAULT_TOL, errors: str = "raise", accuracy: float = DEFAULT_ACCURACY,
+         resolve: bool = True) -> Solution:
     """Deterministic-equivalent learning curve of kernel ridge regression.
 
     Broadcasts over ``n``, ``lam``, ``sigma2`` and ``tail`` (one vectorized solve for a whole grid).
@@ -211,16 +301,22 @@ def risk(eigs, mult, energy, n, lam=0.0, sigma2=0.0, *, tail=0.0, precision: int
         sigma2: label-noise variance, ``>= 0``.
         tail: the kernel's trace beyond the listed eigenspaces, ``>= 0`` (acts as ridge; see the module
             docstring for its error bound).
-        precision, tol, errors: as in :func:`asymptotics.models.ridge.risk`.
+        precision, tol, errors, accuracy, resolve: as in :func:`asymptotics.models.ridge.risk`
+            (``accuracy``: the bound on the estimated relative error of every output, default
+            ``1e-10``; ``resolve``: re-solve points above it in mpmath, else mask or raise).
 
     Returns:
         A :class:`~asymptotics.engine.fixedpoint.Solution` with ``risk`` (excess), ``bias``,
         ``variance``, ``risk_total``, ``df1``, ``df2`` and the effective regularization ``kappa``
         (use :func:`learned_fraction` for the per-eigenspace ``L_k``). ``risk = inf`` where
-        ``lam + tail = 0`` and ``n`` equals the kernel's rank (with ``sigma2 > 0``).
+        ``lam + tail = 0`` and ``n`` equals the kernel's rank (with ``sigma2 > 0``); ``kappa = 0``
+        exactly where ``lam + tail = 0`` and ``n`` exceeds the rank. Where ``kappa`` would pass
+        ``1e300`` (tiny ``n``) the exactly equivalent problem ``(2^-k eigs, 2^-k lam, 2^-k tail)`` is
+        solved (same outputs; ``kappa`` is ``inf`` where it overflows double precision).
 
     Raises:
-        ValueError: for inputs out of range.
+        ValueError: for inputs out of range, or where that rescaling would underflow an eigenvalue,
+            ``lam`` or ``tail``.
 
     Examples:
         >>> risk(eigs=[1.0], mult=[3], energy=[1.0], n=3, sigma2=1.0).risk   # interpolation peak
@@ -234,8 +330,52 @@ def risk(eigs, mult, energy, n, lam=0.0, sigma2=0.0, *, tail=0.0, precision: int
          "lam": _check_grid("lam", lam, low=0.0, high=1e100),
          "sigma2": _check_grid("sigma2", sigma2, low=0.0, high=1e100),
          "tail": _check_grid("tail", tail, low=0.0, high=1e100), "v_null": null}
-    return solve(KERNEL_RIDGE, p, spectrum={"xi": eigs, "m": mult, "v": energy}, precision=precision,
-                 tol=tol, errors=errors)
+    k = _overflow_scale(eigs, mult, p)
+    if k == 0:
+        return solve(KERNEL_RIDGE, p, spectrum={"xi": eigs, "m": mult, "v": energy}, precision=precision,
+                     tol=tol, errors=errors, accuracy=accuracy, resolve=resolve)
+    # kappa ~ (lam + t + sum m xi)/n would overflow: solve the exactly equivalent problem
+    # (c xi, c lam, c t), c = 2^-k (exact in binary), whose df, bias, variance and risk are the same
+    # and whose kappa is c kappa; refused only if the spectrum's range does not survive the scaling
+    c = 2.0 ** -k if k <= 1000 else 0.0
+    xf = np.asarray(eigs, dtype=float)
+    tiny = np.finfo(float).tiny
+    small = [nm for nm in ("lam", "tail") if ((p[nm] > 0) & (np.ldexp(p[nm], -k) < tiny)).any()]
+    if k > 1000 or (np.ldexp(xf, -k) < tiny).any() or small:
+        raise ValueError(f"n: (lam + tail + sum(mult * eigs))/n must be at most 1e300 (kappa would overflow) "
+                         f"unless the problem can be rescaled exactly: got n down to {float(np.min(p['n'])):.3g}, "
+                         f"and the rescaling by 2^-{k} would underflow an eigenvalue"
+                         + (f" or {' and '.join(small)}" if small else ""))
+    scaled = dict(p, lam=np.ldexp(p["lam"], -k), tail=np.ldexp(p["tail"], -k))
+    xs = _ridge._times(eigs, 2.0 ** -k) if _is_object(eigs) else np.ldexp(xf, -k)
+    sol = solve(KERNEL_RIDGE, scaled, spectrum={"xi": xs, "m": mult, "v": energy}, precision=precision,
+                tol=tol, errors=errors, accuracy=accuracy, resolve=resolve)
+    with np.errstate(over="ignore"):
+        kap = _ridge._times(sol.unknowns["kappa"], 2.0 ** k)   # inf where the true kappa exceeds 1.8e308
+    shape = np.shape(sol.params["lam"])
+    return dataclasses.replace(sol, params={**sol.params, "lam": np.broadcast_to(p["lam"], shape),
+                                            "tail": np.broadcast_to(p["tail"], shape)},
+                               unknowns={**sol.unknowns, "kappa": kap})
+
+
+def _is_object(a) -> bool:
+    return isinstance(a, np.ndarray) and a.dtype == object
+
+
+def _overflow_scale(eigs, mult, p) -> int:
+    """``k >= 0`` such that ``kappa <= (lam + t + sum m xi)/n`` scaled by ``2^-k`` stays below 1e300
+    (0: no scaling needed); computed in log2 so that nothing overflows."""
+    xf = np.asarray(eigs, dtype=float)
+    m = np.asarray(mult, dtype=float)
+    tr_s = float(np.sum(m * np.ldexp(xf, -600)))          # sum m xi / 2^600 (a tiny eigenvalue drops out)
+    R = float(np.max(np.asarray(p["lam"], dtype=float) + np.asarray(p["tail"], dtype=float)))
+    n_min = float(np.min(np.asarray(p["n"], dtype=float)))
+    with np.errstate(divide="ignore", over="ignore"):
+        top = np.logaddexp2(np.log2(tr_s) + 600 if tr_s > 0 else -np.inf, np.log2(R) if R > 0 else -np.inf)
+        need = top - np.log2(n_min) - math.log2(1e300)
+    if not np.isfinite(need) or need <= 0:
+        return 0
+    return int(math.ceil(need)) + 1
 
 
 def _mp_array(values):
