@@ -764,12 +764,7 @@ def evaluate(model: str, *, precision: int | None = None, tol: float = DEFAULT_T
         precision = check_int("precision", precision, low=15, high=10000)
     limits = size_limits()
     axes, vectors, texts, ints = {}, {}, {}, {}
-    for p in entry.params:
-        v = values.get(p.name, p.default)
-        if v is None:
-            if p.optional:
-                continue
-            raise ValueError(f"{model}: the parameter {p.name} is required")
+    for p, v in _given(entry, values):
         if p.kind == "text":
             if not isinstance(v, str):
                 raise ValueError(f"{p.name} must be a string, got {type(v).__name__} {v!r}")
@@ -863,6 +858,17 @@ def _axis_values(entry, values, name):
     return arr
 
 
+def _given(entry, values):
+    """``(parameter, value)`` of every parameter given or defaulted; a missing required one raises."""
+    for p in entry.params:
+        v = values.get(p.name, p.default)
+        if v is None:
+            if p.optional:
+                continue
+            raise ValueError(f"{entry.name}: the parameter {p.name} is required")
+        yield p, v
+
+
 def check_simulation_sizes(model: str, values: dict, *, d=None, ladder=None, seeds: int = 20,
                            seed: int = 0) -> list:
     """Refuse, before any theory is computed, a Monte Carlo check whose simulation would be refused
@@ -891,12 +897,7 @@ def check_simulation_sizes(model: str, values: dict, *, d=None, ladder=None, see
     check_int("seed", seed, low=0)
     from theory_checks import catalog
     axes, texts = {}, {}
-    for p in entry.params:
-        v = values.get(p.name, p.default)
-        if v is None:
-            if p.optional:
-                continue
-            raise ValueError(f"{model}: the parameter {p.name} is required")
+    for p, v in _given(entry, values):
         if p.kind == "text":
             texts[p.name] = v
         elif p.kind == "real":
