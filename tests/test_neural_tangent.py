@@ -319,3 +319,39 @@ def test_nt_beyond_the_degree_cap_at_small_d():
     assert abs(float(ref.risk) / float(r.risk) - 1) <= max(1e-14, 10 * float(r.truncation_error))
     r = nt.risk(1e4, 3, 1e-3, 0.1, activation="relu", energy=[0, 1, 1], trunc_tol=0.2)
     assert float(r.truncation_error) <= 0.2
+
+
+def _nt_erf_d3_reference(K):
+    """NT eigenvalues of erf (sigma'(x) = 2/sqrt(pi) exp(-x^2)) at d = 3, independent of the module:
+    at d = 3 the weight of ``s = <w, x>/sqrt(d)`` is uniform on [-1, 1] and ``P_j`` is Legendre, so
+    ``lambda_j = (1/2) int f(sqrt(3) s) P_j(s) ds`` (mpmath quadrature at 40 digits), ``c_j = (2j+1)
+    lambda_j^2`` and ``B(3,k) xi_k = c_{k-1} k/(2k-1) + c_{k+1} (k+1)/(2k+3)`` (module docstring)."""
+    import mpmath
+    with mpmath.workdps(40):
+        f = lambda s: 2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-3 * s * s)   # noqa: E731
+        lam = [mpmath.quad(lambda s: f(s) * mpmath.legendre(j, s), [-1, 0, 1]) / 2 for j in range(K + 2)]
+        c = [(2 * j + 1) * v * v for j, v in enumerate(lam)]
+        norm2 = mpmath.quad(lambda s: f(s) ** 2, [-1, 0, 1]) / 2
+        mass = [c[1] / 3] + [c[k - 1] * k / (2 * k - 1) + c[k + 1] * (k + 1) / (2 * k + 3) for k in range(1, K + 1)]
+        xi = np.array([float(m / (2 * k + 1)) for k, m in enumerate(mass)])
+        tail = float(norm2 - mpmath.fsum(mass))
+    return xi, np.arange(1, 2 * K + 2, 2, dtype=float), max(tail, 0.0)
+
+
+def test_nt_taylor_route_small_d_tiny_ridge_is_answered():
+    """Fuzz (seed 2 and by hand): erf at d = 3, n = 500, lam = 1e-20 raised "mult must be >= 1": the floor
+    of unresolved eigenvalues (2 (1e3 acc)^2 (d+1), from the quadrature half of the taylor+quadrature
+    route) exceeded the tail's own mass, so the bracketing eigenspace had multiplicity < 1. The floor is now
+    capped by tail/B(d, K+1) (rigorous: every degree beyond K has B(d, k) xi_k <= tail). Checked against
+    Legendre coefficients by mpmath quadrature."""
+    from asymptotics.models import kernel_ridge as kr
+    e = [1.3, 2.0, 0.8]
+    ns, lam = np.array([500.0, 5000.0]), 1e-20
+    r = nt.risk(ns, 3, lam, 0.0, activation="erf", energy=e)
+    assert np.all(r.truncation_error <= 1e-12)
+    xi, mult, tail = _nt_erf_d3_reference(60)
+    np.testing.assert_allclose(np.asarray(nt.nt_spectrum("erf", 3, 20).eigenvalues)[1:21:2], xi[1:21:2], rtol=1e-12)
+    ref = kr.risk(xi, mult, e + [0.0] * 58, ns, lam, 0.0, tail=tail)
+    np.testing.assert_allclose(r.risk, ref.risk, rtol=1e-11)
+    # the same bracket with the floor uncapped would have to refuse: the floor is far above the tail here
+    assert nt._unresolved_eig(get_activation("erf"), 3, 1e-13) > 1e3 * tail

@@ -708,14 +708,82 @@ def rf_spectrum(activation, d, kmax, *, tol=1e-13) -> Spectrum:
 
 
 def _unresolved_eig(act, d, tol):
-    """An upper bound of the NT eigenvalues at degrees whose coefficients the quadrature route could not
-    resolve (set to 0): ``xi_k B(d, k) <= c_{k-1} + c_{k+1}`` with ``|lambda_j| <= 1e3 acc`` there, so
-    ``xi_k <= 2 (1e3 acc)^2 max B(d, k +- 1)/B(d, k)``; 0 for the exact routes."""
+    """An upper bound of the NT eigenvalues that are listed as 0 without being exactly 0.
+
+    * quadrature routes: degrees whose coefficients the quadrature could not resolve (set to 0):
+      ``xi_k B(d, k) <= c_{k-1} + c_{k+1}`` with ``|lambda_j| <= 1e3 acc`` there, so
+      ``xi_k <= 2 (1e3 acc)^2 max B(d, k +- 1)/B(d, k)``;
+    * the Taylor route: a ``c_j = B(d, j) lambda_j^2`` that underflows float64 is ``< 2^-1020`` (formed
+      as ``W_j^2 r_j`` with ``r_j = B(d, j)/d^j <= 1``), so an eigenvalue listed as 0 is at most
+      ``2^-1019`` (before, 0: a super-exponentially decaying spectrum -- gelu, erf, exp at small ``d``
+      -- whose eigenvalues underflow beyond some degree had no bound at all and ``truncation_error``
+      was ``inf`` at every ``kmax``);
+    * the closed form: 0 (power-law coefficients, no underflow below the cap ``B(d, k) < 1e300``).
+
+    The bound is capped by the tail's mass in :func:`_nt_truncation_estimate`."""
     co = _derivative_coefficients(act, d, tol, "dsigma")
-    if co.route in ("closed form", "taylor"):
+    if co.route == "closed form":
         return 0.0
+    if co.route == "taylor":
+        return 2.0 ** -1019
     acc = float(np.max(co.err[np.isfinite(co.err)])) if np.any(np.isfinite(co.err)) else 0.0
     return 2 * (1e3 * acc) ** 2 * (d + 1.0)
+
+
+def _nt_truncation_estimate(xi, mult, K, tail, d, energy, n, lam, sigma2, e_floor):
+    """:func:`asymptotics.models.kernel_ridge._truncation_estimate` with the largest eigenvalue beyond
+    ``K``, ``e = max(max_{K < k <= K+4} xi_k, e_floor)``, capped by the tail's mass:
+    ``B(d, k) xi_k <= tail`` for every ``k > K`` and ``B(d, k) >= B(d, K + 1)`` there, so
+    ``e <= tail/B(d, K + 1)`` is rigorous (and keeps the multiplicity ``tail/e >= 1`` that
+    ``kernel_ridge.risk`` requires: a pessimistic quadrature floor above the tail's mass gave
+    "mult must be >= 1", e.g. erf at ``d = 3``)."""
+    from .kernel_ridge import _truncation_estimate
+    if tail == 0:
+        return 0.0
+    e = max(float(np.max(xi[K + 1:K + 5])) if xi.size > K + 1 else 0.0, e_floor)
+    e = min(e, tail / float(_B(d, K + 1)))
+    return _truncation_estimate(xi, mult, K, tail, energy, n, lam, sigma2, e=e)
+
+
+def _nt_choose_truncation(upto, d, energy, n, lam, sigma2, kmin, cap, trunc_tol, what):
+    """:func:`asymptotics.models.kernel_ridge._choose_truncation` (doubling, then bisection, for the
+    smallest ``K >= kmin`` whose estimate is ``<= trunc_tol``) with :func:`_nt_truncation_estimate`.
+    Returns ``(K, estimate)``; ``kernel_ridge._CapExceeded`` past ``cap``."""
+    from .kernel_ridge import _CapExceeded
+
+    def estimate(data, K):
+        xi, mult, rest, floor = data
+        return _nt_truncation_estimate(xi, mult, K, math.fsum(mult[K + 1:] * xi[K + 1:]) + rest, d, energy,
+                                       n, lam, sigma2, floor)
+
+    Kc = min(cap + 4, max(64, 2 * kmin + 8))
+    data = upto(Kc)
+    lo, K, est = None, kmin, None
+    while True:
+        while K + 4 > Kc and Kc < cap + 4:
+            Kc = min(cap + 4, 4 * Kc)
+            data = upto(Kc)
+        if K > cap:
+            raise _CapExceeded(f"{what}: the truncation error estimate of the risk is {est:.2g} at kmax={lo}, above "
+                               f"trunc_tol={trunc_tol:g}, and kmax is capped at {cap} here; pass a larger trunc_tol, "
+                               "or an explicit kmax (the estimate is then reported as truncation_error)")
+        est = estimate(data, K)
+        if est <= trunc_tol:
+            break
+        lo = K
+        K = K + max(1, K // 2) if K < cap else cap + 1
+        if K > cap and lo < cap:
+            K = cap
+    hi, best = K, (K, est)
+    lo = kmin - 1 if lo is None else lo
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        e_mid = estimate(data, mid)
+        if e_mid <= trunc_tol:
+            hi, best = mid, (mid, e_mid)
+        else:
+            lo = mid
+    return best
 
 
 # the NT kernel of a positively homogeneous sigma' beyond the listed degrees (kernel_ridge._tail_solve)
@@ -947,8 +1015,7 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
     >>> float(risk(10_000, 10, 1e-8, 0.0, energy=[0, 1]).risk) < 1e-3   # n >> B(d,1): learned
     True
     """
-    from .kernel_ridge import (_CapExceeded, _check_grid, _check_trunc_tol, _choose_truncation, _tail_solve,
-                               _truncation_estimate)
+    from .kernel_ridge import _CapExceeded, _check_grid, _check_trunc_tol, _tail_solve
     n = _check_grid("n", n, low=0.0, high=1e100, low_open=True)
     d = _check_grid("d", d, low=2, high=_MAX_D)
     if not np.all(d == np.floor(d)):
@@ -992,7 +1059,7 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
         if kmax is None:
             kmin = min(max(e.size - 1, 2), cap)
             try:
-                K, est, _ = _choose_truncation(upto, ee, n[idx], lam[idx], sigma2[idx], kmin, cap, trunc_tol, what)
+                K, est = _nt_choose_truncation(upto, di, ee, n[idx], lam[idx], sigma2[idx], kmin, cap, trunc_tol, what)
             except _CapExceeded as exc:
                 model = _nt_tail_model(act, di)
                 if model is None or di > 60:
@@ -1010,7 +1077,7 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
             K = kmax
             xi, mult, rest, floor = upto(min(K + 4, _MAX_KMAX))
             tail_k = math.fsum(mult[K + 1:] * xi[K + 1:]) + rest
-            est = _truncation_estimate(xi, mult, K, tail_k, ee, n[idx], lam[idx], sigma2[idx], e_floor=floor)
+            est = _nt_truncation_estimate(xi, mult, K, tail_k, di, ee, n[idx], lam[idx], sigma2[idx], floor)
         if res is None:
             spec = nt_spectrum(act, di, K, tol=tol)
             res = _krr(spec, e, n[idx], lam[idx], sigma2[idx], precision)
