@@ -355,3 +355,15 @@ def test_nt_taylor_route_small_d_tiny_ridge_is_answered():
     np.testing.assert_allclose(r.risk, ref.risk, rtol=1e-11)
     # the same bracket with the floor uncapped would have to refuse: the floor is far above the tail here
     assert nt._unresolved_eig(get_activation("erf"), 3, 1e-13) > 1e3 * tail
+
+
+def test_nt_below_the_solver_range_is_refused_naming_lam():
+    """Fuzz seed 2: gelu at d = 3, n = 1.8e5, lam = 2.7e-212 gives kappa ~ 6e-218 (n beyond the rank the
+    float64 spectrum resolves), where kernel_ridge.risk's traces (xi^2, kappa^2, (xi + kappa)^2) underflow;
+    the refusal said "pass a larger trunc_tol" (truncation estimate inf). It is now a ValueError naming lam
+    and the point, raised only after the solver failed; the same n with lam = 1e-20 is answered."""
+    kw = dict(d=3, activation="gelu", energy=[1.343455, 2.009759, 0.827321], sigma2=0.0)
+    with pytest.raises(ValueError, match=r"lam=2\.66688e-212 at n=181026 .*kappa <= "):
+        nt.risk(n=181025.62579625275, lam=2.666882261212515e-212, **kw)
+    r = nt.risk(n=181025.62579625275, lam=1e-20, **kw)
+    assert float(r.truncation_error) <= 1e-12 and float(r.kappa) > 2.0 ** -500

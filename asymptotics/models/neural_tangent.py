@@ -976,6 +976,33 @@ def _krr(spec: Spectrum, energy, n, lam, sigma2, precision=None):
             ("risk", "bias", "variance", "risk_total", "kappa", "df1", "df2")}
 
 
+#: Below this effective regularization ``kernel_ridge.risk`` cannot solve (its traces form ``xi^2``,
+#: ``kappa^2`` and ``(xi + kappa)^2``, which underflow; see docs/neural_tangent.md).
+_KAPPA_MIN = 2.0 ** -500
+
+
+def _refuse_below_solver_range(data, n, lam, what, exc):
+    """Turn a failure of the kernel-ridge solver (or a truncation estimate that is ``inf`` because of it)
+    at points whose effective regularization is below :data:`_KAPPA_MIN` into a ValueError naming
+    ``lam`` and the point. ``kappa`` is bracketed from above by the root of
+    ``n = sum m xi/(xi + kappa) + (lam + t)/kappa`` on the spectrum to the cap (the tail ``t`` as ridge
+    raises the right-hand side: ``kernel_ridge._kappa_lower`` with ``lam + t``). Returns if no point is
+    below (the caller re-raises the original error)."""
+    from .kernel_ridge import _kappa_lower
+    xi, mult, rest = data[:3]
+    ku = _kappa_lower(np.asarray(xi, dtype=float), np.asarray(mult, dtype=float), n, lam + rest)
+    low = np.nonzero(ku < _KAPPA_MIN)[0]
+    if low.size == 0:
+        return
+    i = int(low[0])
+    raise ValueError(
+        f"{what}: lam={float(lam[i]):.6g} at n={float(n[i]):.6g} gives an effective regularization kappa <= "
+        f"{max(float(ku[i]), 1e-300):.2g}, below {_KAPPA_MIN:.2g} where the kernel-ridge solver's double-precision "
+        f"traces underflow (a known limit of kernel_ridge.risk, see docs/neural_tangent.md); lam must be large "
+        f"enough that kappa >= {_KAPPA_MIN:.2g} (at this n and d: a larger lam, or a smaller n) "
+        f"[{len(low)} such point(s); original error: {str(exc)[:160]}]") from None
+
+
 def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kmax=None,
          tol=1e-13, precision=None, trunc_tol=1e-12) -> NTResult:
     """Test error of NT ridge regression with ``N d >> n``: KRR with the NT kernel at finite ``d``.
@@ -990,6 +1017,10 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
         n: number of samples, ``> 0``.
         d: dimension, integer ``>= 2`` (inputs on ``S^{d-1}(sqrt d)``).
         lam: ridge ``>= 0`` on the ``n x n`` system ``(K + lam I)`` (not multiplied by ``n``).
+            Points whose effective regularization ``kappa`` falls below ``2^-500`` (tiny ``lam`` with ``n``
+            beyond the rank a super-exponentially decaying spectrum resolves in float64: erf, gelu, exp,
+            sin at small ``d`` with ``lam <~ 1e-150``) are refused with a ValueError naming ``lam``: the
+            kernel-ridge solver's traces underflow there (a known limit of ``kernel_ridge.risk``).
         sigma2: label-noise variance ``>= 0``.
         activation: activation name (with a derivative).
         energy: target energies ``||P_k f||^2`` of degrees ``0, 1, ...`` (sequence or ``"e0,e1,..."``).
@@ -1015,6 +1046,7 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
     >>> float(risk(10_000, 10, 1e-8, 0.0, energy=[0, 1]).risk) < 1e-3   # n >> B(d,1): learned
     True
     """
+    from ..engine.fixedpoint import ConvergenceError
     from .kernel_ridge import _CapExceeded, _check_grid, _check_trunc_tol, _tail_solve
     n = _check_grid("n", n, low=0.0, high=1e100, low_open=True)
     d = _check_grid("d", d, low=2, high=_MAX_D)
@@ -1055,32 +1087,36 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
         ee = np.zeros(max(e.size, 1))
         ee[:e.size] = e
         what = f"nt.risk (activation {act.name!r}, d={di})"
-        res = None
-        if kmax is None:
-            kmin = min(max(e.size - 1, 2), cap)
-            try:
-                K, est = _nt_choose_truncation(upto, di, ee, n[idx], lam[idx], sigma2[idx], kmin, cap, trunc_tol, what)
-            except _CapExceeded as exc:
-                model = _nt_tail_model(act, di)
-                if model is None or di > 60:
-                    raise ValueError(str(exc)) from None
-                kx = max(kmin, model.first)
-                sp = nt_spectrum(act, di, kx, tol=tol)
-                sol, *_, est, _nodes_, _e = _tail_solve(
-                    model, (np.asarray(sp.eigenvalues), sp.mult_float, None), di, ee, n[idx], lam[idx], sigma2[idx],
-                    trunc_tol, precision, DEFAULT_SOLVER_TOL, "raise", what, kx)
-                if est > trunc_tol:
-                    raise ValueError(f"{what}: the degree quadrature of the power-law tail reaches only {est:.2g} "
-                                     f"(above trunc_tol={trunc_tol:g}); pass a larger trunc_tol") from None
-                res = {k: np.asarray(getattr(sol, k), dtype=float) for k in outs}
-        else:
-            K = kmax
-            xi, mult, rest, floor = upto(min(K + 4, _MAX_KMAX))
-            tail_k = math.fsum(mult[K + 1:] * xi[K + 1:]) + rest
-            est = _nt_truncation_estimate(xi, mult, K, tail_k, di, ee, n[idx], lam[idx], sigma2[idx], floor)
-        if res is None:
-            spec = nt_spectrum(act, di, K, tol=tol)
-            res = _krr(spec, e, n[idx], lam[idx], sigma2[idx], precision)
+        try:
+            res = None
+            if kmax is None:
+                kmin = min(max(e.size - 1, 2), cap)
+                try:
+                    K, est = _nt_choose_truncation(upto, di, ee, n[idx], lam[idx], sigma2[idx], kmin, cap, trunc_tol, what)
+                except _CapExceeded as exc:
+                    model = _nt_tail_model(act, di)
+                    if model is None or di > 60:
+                        raise ValueError(str(exc)) from None
+                    kx = max(kmin, model.first)
+                    sp = nt_spectrum(act, di, kx, tol=tol)
+                    sol, *_, est, _nodes_, _e = _tail_solve(
+                        model, (np.asarray(sp.eigenvalues), sp.mult_float, None), di, ee, n[idx], lam[idx], sigma2[idx],
+                        trunc_tol, precision, DEFAULT_SOLVER_TOL, "raise", what, kx)
+                    if est > trunc_tol:
+                        raise ValueError(f"{what}: the degree quadrature of the power-law tail reaches only {est:.2g} "
+                                         f"(above trunc_tol={trunc_tol:g}); pass a larger trunc_tol") from None
+                    res = {k: np.asarray(getattr(sol, k), dtype=float) for k in outs}
+            else:
+                K = kmax
+                xi, mult, rest, floor = upto(min(K + 4, _MAX_KMAX))
+                tail_k = math.fsum(mult[K + 1:] * xi[K + 1:]) + rest
+                est = _nt_truncation_estimate(xi, mult, K, tail_k, di, ee, n[idx], lam[idx], sigma2[idx], floor)
+            if res is None:
+                spec = nt_spectrum(act, di, K, tol=tol)
+                res = _krr(spec, e, n[idx], lam[idx], sigma2[idx], precision)
+        except (ValueError, ConvergenceError) as exc:
+            _refuse_below_solver_range(upto(cap + 4), n[idx], lam[idx], what, exc)
+            raise
         for k in outs:
             outs[k][idx] = np.broadcast_to(np.asarray(res[k], dtype=float), idx.shape)
         trunc[idx] = est
