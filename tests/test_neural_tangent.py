@@ -367,3 +367,30 @@ def test_nt_below_the_solver_range_is_refused_naming_lam():
         nt.risk(n=181025.62579625275, lam=2.666882261212515e-212, **kw)
     r = nt.risk(n=181025.62579625275, lam=1e-20, **kw)
     assert float(r.truncation_error) <= 1e-12 and float(r.kappa) > 2.0 ** -500
+
+
+def test_nt_quadrature_route_d2_floor_above_tail_mass():
+    """tanh at d = 2, lam = 1e-6 raised "mult must be >= 1" (the quadrature floor of unresolved eigenvalues
+    above the tail's mass, as erf at d = 3). Reference independent of the module: at d = 2, s = cos(theta)
+    with theta uniform, P_j = T_j, so lambda_j = (1/pi) int_0^pi f(sqrt 2 cos t) cos(j t) dt (mpmath), c_j =
+    B(2, j) lambda_j^2 (B = 1, 2, 2, ...) and B(2,k) xi_k = c_{k-1}/2 + c_{k+1}/2 (c_0 in full at k = 1)."""
+    import mpmath
+    from asymptotics.models import kernel_ridge as kr
+    K = 60
+    with mpmath.workdps(30):
+        f = lambda t: mpmath.sech(mpmath.sqrt(2) * mpmath.cos(t)) ** 2   # noqa: E731
+        lam_ = [mpmath.quad(lambda t: f(t) * mpmath.cos(j * t), mpmath.linspace(0, mpmath.pi, 5)) / mpmath.pi
+                for j in range(K + 2)]
+        c = [(1 if j == 0 else 2) * v * v for j, v in enumerate(lam_)]
+        norm2 = mpmath.quad(lambda t: f(t) ** 2, mpmath.linspace(0, mpmath.pi, 5)) / mpmath.pi
+        mass = [c[1] / 2] + [c[0] + c[2] / 2] + [(c[k - 1] + c[k + 1]) / 2 for k in range(2, K + 1)]
+        tail = max(float(norm2 - mpmath.fsum(mass)), 0.0)
+    xi = np.array([float(m) / (1 if k == 0 else 2) for k, m in enumerate(mass)])
+    mult = np.array([1.0] + [2.0] * K)
+    np.testing.assert_allclose(np.asarray(nt.nt_spectrum("tanh", 2, 8).eigenvalues)[:9], xi[:9], rtol=1e-12, atol=1e-30)
+    e = [0.2, 1.0, 0.5]
+    ns = np.array([10.0, 300.0, 1e4])
+    r = nt.risk(ns, 2, 1e-6, 0.1, activation="tanh", energy=e)
+    assert np.all(r.truncation_error <= 1e-12)
+    ref = kr.risk(xi, mult, e + [0.0] * (K - 2), ns, 1e-6, 0.1, tail=tail)
+    np.testing.assert_allclose(r.risk, ref.risk, rtol=1e-11)
