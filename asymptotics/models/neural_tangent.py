@@ -981,7 +981,7 @@ def _krr(spec: Spectrum, energy, n, lam, sigma2, precision=None):
 _KAPPA_MIN = 2.0 ** -500
 
 
-def _refuse_below_solver_range(data, n, lam, what, exc):
+def _refuse_below_solver_range(data, n, lam, what, exc, limit=_KAPPA_MIN, infinite_rank=False):
     """Turn a failure of the kernel-ridge solver (or a truncation estimate that is ``inf`` because of it)
     at points whose effective regularization is below :data:`_KAPPA_MIN` into a ValueError naming
     ``lam`` and the point. ``kappa`` is bracketed from above by the root of
@@ -991,16 +991,18 @@ def _refuse_below_solver_range(data, n, lam, what, exc):
     from .kernel_ridge import _kappa_lower
     xi, mult, rest = data[:3]
     ku = _kappa_lower(np.asarray(xi, dtype=float), np.asarray(mult, dtype=float), n, lam + rest)
-    low = np.nonzero(ku < _KAPPA_MIN)[0]
+    # kappa = 0 is a legitimate (ridgeless, n >= rank) branch of a finite-rank kernel: only points whose
+    # kappa is known to be positive count (lam + t > 0, or a kernel of infinite rank)
+    low = np.nonzero((ku < limit) & ((lam + rest > 0) | infinite_rank))[0]
     if low.size == 0:
         return
     i = int(low[0])
     raise ValueError(
         f"{what}: lam={float(lam[i]):.6g} at n={float(n[i]):.6g} gives an effective regularization kappa <= "
-        f"{max(float(ku[i]), 1e-300):.2g}, below {_KAPPA_MIN:.2g} where the kernel-ridge solver's double-precision "
+        f"{max(float(ku[i]), 1e-300):.2g}, below {limit:.2g} where the kernel-ridge solver's double-precision "
         f"traces underflow (a known limit of kernel_ridge.risk, see docs/neural_tangent.md); lam must be large "
         f"enough that kappa >= {_KAPPA_MIN:.2g} (at this n and d: a larger lam, or a smaller n) "
-        f"[{len(low)} such point(s); original error: {str(exc)[:160]}]") from None
+        f"[{len(low)} such point(s)" + ("" if exc is None else f"; original error: {str(exc)[:160]}") + "]") from None
 
 
 def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kmax=None,
@@ -1020,7 +1022,8 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
             Points whose effective regularization ``kappa`` falls below ``2^-500`` (tiny ``lam`` with ``n``
             beyond the rank a super-exponentially decaying spectrum resolves in float64: erf, gelu, exp,
             sin at small ``d`` with ``lam <~ 1e-150``) are refused with a ValueError naming ``lam``: the
-            kernel-ridge solver's traces underflow there (a known limit of ``kernel_ridge.risk``).
+            kernel-ridge solver's traces underflow there (a known limit of ``kernel_ridge.risk``): at once
+            below ``2^-540`` (``kappa^2`` is 0), between ``2^-540`` and ``2^-500`` after the solver failed.
         sigma2: label-noise variance ``>= 0``.
         activation: activation name (with a derivative).
         energy: target energies ``||P_k f||^2`` of degrees ``0, 1, ...`` (sequence or ``"e0,e1,..."``).
@@ -1074,6 +1077,8 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
                              f"d = {int(dv)} (at most degree {top})")
     outs = {k: np.empty(n.size) for k in ("risk", "bias", "variance", "risk_total", "kappa", "df1", "df2")}
     trunc = np.empty(n.size)
+    # a named activation whose sigma' is not a polynomial has an NT kernel of infinite rank (kappa > 0 always)
+    inf_rank = act.kind == "named" and act.name not in ("identity", "quad", "poly")
     for dv in np.unique(d):
         idx = np.nonzero(d == dv)[0]
         di = int(dv)
@@ -1087,6 +1092,10 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
         ee = np.zeros(max(e.size, 1))
         ee[:e.size] = e
         what = f"nt.risk (activation {act.name!r}, d={di})"
+        if np.any(lam[idx] < n[idx] * 2.0 ** -540):      # kappa >= lam/n: else no point can be below
+            # up front where kappa^2 is 0 in float64 (the solver's 0/0 at a zero eigenvalue is certain, and it
+            # would first spend minutes of re-solves): kappa below 2^-540
+            _refuse_below_solver_range(upto(cap + 4), n[idx], lam[idx], what, None, 2.0 ** -540, inf_rank)
         try:
             res = None
             if kmax is None:
@@ -1115,7 +1124,7 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
                 spec = nt_spectrum(act, di, K, tol=tol)
                 res = _krr(spec, e, n[idx], lam[idx], sigma2[idx], precision)
         except (ValueError, ConvergenceError) as exc:
-            _refuse_below_solver_range(upto(cap + 4), n[idx], lam[idx], what, exc)
+            _refuse_below_solver_range(upto(cap + 4), n[idx], lam[idx], what, exc, infinite_rank=inf_rank)
             raise
         for k in outs:
             outs[k][idx] = np.broadcast_to(np.asarray(res[k], dtype=float), idx.shape)
