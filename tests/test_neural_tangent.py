@@ -319,3 +319,78 @@ def test_nt_beyond_the_degree_cap_at_small_d():
     assert abs(float(ref.risk) / float(r.risk) - 1) <= max(1e-14, 10 * float(r.truncation_error))
     r = nt.risk(1e4, 3, 1e-3, 0.1, activation="relu", energy=[0, 1, 1], trunc_tol=0.2)
     assert float(r.truncation_error) <= 0.2
+
+
+def _nt_erf_d3_reference(K):
+    """NT eigenvalues of erf (sigma'(x) = 2/sqrt(pi) exp(-x^2)) at d = 3, independent of the module:
+    at d = 3 the weight of ``s = <w, x>/sqrt(d)`` is uniform on [-1, 1] and ``P_j`` is Legendre, so
+    ``lambda_j = (1/2) int f(sqrt(3) s) P_j(s) ds`` (mpmath quadrature at 40 digits), ``c_j = (2j+1)
+    lambda_j^2`` and ``B(3,k) xi_k = c_{k-1} k/(2k-1) + c_{k+1} (k+1)/(2k+3)`` (module docstring)."""
+    import mpmath
+    with mpmath.workdps(40):
+        f = lambda s: 2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-3 * s * s)   # noqa: E731
+        lam = [mpmath.quad(lambda s: f(s) * mpmath.legendre(j, s), [-1, 0, 1]) / 2 for j in range(K + 2)]
+        c = [(2 * j + 1) * v * v for j, v in enumerate(lam)]
+        norm2 = mpmath.quad(lambda s: f(s) ** 2, [-1, 0, 1]) / 2
+        mass = [c[1] / 3] + [c[k - 1] * k / (2 * k - 1) + c[k + 1] * (k + 1) / (2 * k + 3) for k in range(1, K + 1)]
+        xi = np.array([float(m / (2 * k + 1)) for k, m in enumerate(mass)])
+        tail = float(norm2 - mpmath.fsum(mass))
+    return xi, np.arange(1, 2 * K + 2, 2, dtype=float), max(tail, 0.0)
+
+
+def test_nt_taylor_route_small_d_tiny_ridge_is_answered():
+    """Fuzz (seed 2 and by hand): erf at d = 3, n = 500, lam = 1e-20 raised "mult must be >= 1": the floor
+    of unresolved eigenvalues (2 (1e3 acc)^2 (d+1), from the quadrature half of the taylor+quadrature
+    route) exceeded the tail's own mass, so the bracketing eigenspace had multiplicity < 1. The floor is now
+    capped by tail/B(d, K+1) (rigorous: every degree beyond K has B(d, k) xi_k <= tail). Checked against
+    Legendre coefficients by mpmath quadrature."""
+    from asymptotics.models import kernel_ridge as kr
+    e = [1.3, 2.0, 0.8]
+    ns, lam = np.array([500.0, 5000.0]), 1e-20
+    r = nt.risk(ns, 3, lam, 0.0, activation="erf", energy=e)
+    assert np.all(r.truncation_error <= 1e-12)
+    xi, mult, tail = _nt_erf_d3_reference(60)
+    np.testing.assert_allclose(np.asarray(nt.nt_spectrum("erf", 3, 20).eigenvalues)[1:21:2], xi[1:21:2], rtol=1e-12)
+    ref = kr.risk(xi, mult, e + [0.0] * 58, ns, lam, 0.0, tail=tail)
+    np.testing.assert_allclose(r.risk, ref.risk, rtol=1e-11)
+    # the same bracket with the floor uncapped would have to refuse: the floor is far above the tail here
+    assert nt._unresolved_eig(get_activation("erf"), 3, 1e-13) > 1e3 * tail
+
+
+def test_nt_below_the_solver_range_is_refused_naming_lam():
+    """Fuzz seed 2: gelu at d = 3, n = 1.8e5, lam = 2.7e-212 gives kappa ~ 6e-218 (n beyond the rank the
+    float64 spectrum resolves), where kernel_ridge.risk's traces (xi^2, kappa^2, (xi + kappa)^2) underflow;
+    the refusal said "pass a larger trunc_tol" (truncation estimate inf). It is now a ValueError naming lam
+    and the point, raised only after the solver failed; the same n with lam = 1e-20 is answered."""
+    kw = dict(d=3, activation="gelu", energy=[1.343455, 2.009759, 0.827321], sigma2=0.0)
+    with pytest.raises(ValueError, match=r"lam=2\.66688e-212 at n=181026 .*kappa <= "):
+        nt.risk(n=181025.62579625275, lam=2.666882261212515e-212, **kw)
+    r = nt.risk(n=181025.62579625275, lam=1e-20, **kw)
+    assert float(r.truncation_error) <= 1e-12 and float(r.kappa) > 2.0 ** -500
+
+
+def test_nt_quadrature_route_d2_floor_above_tail_mass():
+    """tanh at d = 2, lam = 1e-6 raised "mult must be >= 1" (the quadrature floor of unresolved eigenvalues
+    above the tail's mass, as erf at d = 3). Reference independent of the module: at d = 2, s = cos(theta)
+    with theta uniform, P_j = T_j, so lambda_j = (1/pi) int_0^pi f(sqrt 2 cos t) cos(j t) dt (mpmath), c_j =
+    B(2, j) lambda_j^2 (B = 1, 2, 2, ...) and B(2,k) xi_k = c_{k-1}/2 + c_{k+1}/2 (c_0 in full at k = 1)."""
+    import mpmath
+    from asymptotics.models import kernel_ridge as kr
+    K = 60
+    with mpmath.workdps(30):
+        f = lambda t: mpmath.sech(mpmath.sqrt(2) * mpmath.cos(t)) ** 2   # noqa: E731
+        lam_ = [mpmath.quad(lambda t: f(t) * mpmath.cos(j * t), mpmath.linspace(0, mpmath.pi, 5)) / mpmath.pi
+                for j in range(K + 2)]
+        c = [(1 if j == 0 else 2) * v * v for j, v in enumerate(lam_)]
+        norm2 = mpmath.quad(lambda t: f(t) ** 2, mpmath.linspace(0, mpmath.pi, 5)) / mpmath.pi
+        mass = [c[1] / 2] + [c[0] + c[2] / 2] + [(c[k - 1] + c[k + 1]) / 2 for k in range(2, K + 1)]
+        tail = max(float(norm2 - mpmath.fsum(mass)), 0.0)
+    xi = np.array([float(m) / (1 if k == 0 else 2) for k, m in enumerate(mass)])
+    mult = np.array([1.0] + [2.0] * K)
+    np.testing.assert_allclose(np.asarray(nt.nt_spectrum("tanh", 2, 8).eigenvalues)[:9], xi[:9], rtol=1e-12, atol=1e-30)
+    e = [0.2, 1.0, 0.5]
+    ns = np.array([10.0, 300.0, 1e4])
+    r = nt.risk(ns, 2, 1e-6, 0.1, activation="tanh", energy=e)
+    assert np.all(r.truncation_error <= 1e-12)
+    ref = kr.risk(xi, mult, e + [0.0] * (K - 2), ns, 1e-6, 0.1, tail=tail)
+    np.testing.assert_allclose(r.risk, ref.risk, rtol=1e-11)

@@ -708,14 +708,82 @@ def rf_spectrum(activation, d, kmax, *, tol=1e-13) -> Spectrum:
 
 
 def _unresolved_eig(act, d, tol):
-    """An upper bound of the NT eigenvalues at degrees whose coefficients the quadrature route could not
-    resolve (set to 0): ``xi_k B(d, k) <= c_{k-1} + c_{k+1}`` with ``|lambda_j| <= 1e3 acc`` there, so
-    ``xi_k <= 2 (1e3 acc)^2 max B(d, k +- 1)/B(d, k)``; 0 for the exact routes."""
+    """An upper bound of the NT eigenvalues that are listed as 0 without being exactly 0.
+
+    * quadrature routes: degrees whose coefficients the quadrature could not resolve (set to 0):
+      ``xi_k B(d, k) <= c_{k-1} + c_{k+1}`` with ``|lambda_j| <= 1e3 acc`` there, so
+      ``xi_k <= 2 (1e3 acc)^2 max B(d, k +- 1)/B(d, k)``;
+    * the Taylor route: a ``c_j = B(d, j) lambda_j^2`` that underflows float64 is ``< 2^-1020`` (formed
+      as ``W_j^2 r_j`` with ``r_j = B(d, j)/d^j <= 1``), so an eigenvalue listed as 0 is at most
+      ``2^-1019`` (before, 0: a super-exponentially decaying spectrum -- gelu, erf, exp at small ``d``
+      -- whose eigenvalues underflow beyond some degree had no bound at all and ``truncation_error``
+      was ``inf`` at every ``kmax``);
+    * the closed form: 0 (power-law coefficients, no underflow below the cap ``B(d, k) < 1e300``).
+
+    The bound is capped by the tail's mass in :func:`_nt_truncation_estimate`."""
     co = _derivative_coefficients(act, d, tol, "dsigma")
-    if co.route in ("closed form", "taylor"):
+    if co.route == "closed form":
         return 0.0
+    if co.route == "taylor":
+        return 2.0 ** -1019
     acc = float(np.max(co.err[np.isfinite(co.err)])) if np.any(np.isfinite(co.err)) else 0.0
     return 2 * (1e3 * acc) ** 2 * (d + 1.0)
+
+
+def _nt_truncation_estimate(xi, mult, K, tail, d, energy, n, lam, sigma2, e_floor):
+    """:func:`asymptotics.models.kernel_ridge._truncation_estimate` with the largest eigenvalue beyond
+    ``K``, ``e = max(max_{K < k <= K+4} xi_k, e_floor)``, capped by the tail's mass:
+    ``B(d, k) xi_k <= tail`` for every ``k > K`` and ``B(d, k) >= B(d, K + 1)`` there, so
+    ``e <= tail/B(d, K + 1)`` is rigorous (and keeps the multiplicity ``tail/e >= 1`` that
+    ``kernel_ridge.risk`` requires: a pessimistic quadrature floor above the tail's mass gave
+    "mult must be >= 1", e.g. erf at ``d = 3``)."""
+    from .kernel_ridge import _truncation_estimate
+    if tail == 0:
+        return 0.0
+    e = max(float(np.max(xi[K + 1:K + 5])) if xi.size > K + 1 else 0.0, e_floor)
+    e = min(e, tail / float(_B(d, K + 1)))
+    return _truncation_estimate(xi, mult, K, tail, energy, n, lam, sigma2, e=e)
+
+
+def _nt_choose_truncation(upto, d, energy, n, lam, sigma2, kmin, cap, trunc_tol, what):
+    """:func:`asymptotics.models.kernel_ridge._choose_truncation` (doubling, then bisection, for the
+    smallest ``K >= kmin`` whose estimate is ``<= trunc_tol``) with :func:`_nt_truncation_estimate`.
+    Returns ``(K, estimate)``; ``kernel_ridge._CapExceeded`` past ``cap``."""
+    from .kernel_ridge import _CapExceeded
+
+    def estimate(data, K):
+        xi, mult, rest, floor = data
+        return _nt_truncation_estimate(xi, mult, K, math.fsum(mult[K + 1:] * xi[K + 1:]) + rest, d, energy,
+                                       n, lam, sigma2, floor)
+
+    Kc = min(cap + 4, max(64, 2 * kmin + 8))
+    data = upto(Kc)
+    lo, K, est = None, kmin, None
+    while True:
+        while K + 4 > Kc and Kc < cap + 4:
+            Kc = min(cap + 4, 4 * Kc)
+            data = upto(Kc)
+        if K > cap:
+            raise _CapExceeded(f"{what}: the truncation error estimate of the risk is {est:.2g} at kmax={lo}, above "
+                               f"trunc_tol={trunc_tol:g}, and kmax is capped at {cap} here; pass a larger trunc_tol, "
+                               "or an explicit kmax (the estimate is then reported as truncation_error)")
+        est = estimate(data, K)
+        if est <= trunc_tol:
+            break
+        lo = K
+        K = K + max(1, K // 2) if K < cap else cap + 1
+        if K > cap and lo < cap:
+            K = cap
+    hi, best = K, (K, est)
+    lo = kmin - 1 if lo is None else lo
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        e_mid = estimate(data, mid)
+        if e_mid <= trunc_tol:
+            hi, best = mid, (mid, e_mid)
+        else:
+            lo = mid
+    return best
 
 
 # the NT kernel of a positively homogeneous sigma' beyond the listed degrees (kernel_ridge._tail_solve)
@@ -908,6 +976,35 @@ def _krr(spec: Spectrum, energy, n, lam, sigma2, precision=None):
             ("risk", "bias", "variance", "risk_total", "kappa", "df1", "df2")}
 
 
+#: Below this effective regularization ``kernel_ridge.risk`` cannot solve (its traces form ``xi^2``,
+#: ``kappa^2`` and ``(xi + kappa)^2``, which underflow; see docs/neural_tangent.md).
+_KAPPA_MIN = 2.0 ** -500
+
+
+def _refuse_below_solver_range(data, n, lam, what, exc, limit=_KAPPA_MIN, infinite_rank=False):
+    """Turn a failure of the kernel-ridge solver (or a truncation estimate that is ``inf`` because of it)
+    at points whose effective regularization is below :data:`_KAPPA_MIN` into a ValueError naming
+    ``lam`` and the point. ``kappa`` is bracketed from above by the root of
+    ``n = sum m xi/(xi + kappa) + (lam + t)/kappa`` on the spectrum to the cap (the tail ``t`` as ridge
+    raises the right-hand side: ``kernel_ridge._kappa_lower`` with ``lam + t``). Returns if no point is
+    below (the caller re-raises the original error)."""
+    from .kernel_ridge import _kappa_lower
+    xi, mult, rest = data[:3]
+    ku = _kappa_lower(np.asarray(xi, dtype=float), np.asarray(mult, dtype=float), n, lam + rest)
+    # kappa = 0 is a legitimate (ridgeless, n >= rank) branch of a finite-rank kernel: only points whose
+    # kappa is known to be positive count (lam + t > 0, or a kernel of infinite rank)
+    low = np.nonzero((ku < limit) & ((lam + rest > 0) | infinite_rank))[0]
+    if low.size == 0:
+        return
+    i = int(low[0])
+    raise ValueError(
+        f"{what}: lam={float(lam[i]):.6g} at n={float(n[i]):.6g} gives an effective regularization kappa <= "
+        f"{max(float(ku[i]), 1e-300):.2g}, below {limit:.2g} where the kernel-ridge solver's double-precision "
+        f"traces underflow (a known limit of kernel_ridge.risk, see docs/neural_tangent.md); lam must be large "
+        f"enough that kappa >= {_KAPPA_MIN:.2g} (at this n and d: a larger lam, or a smaller n) "
+        f"[{len(low)} such point(s)" + ("" if exc is None else f"; original error: {str(exc)[:160]}") + "]") from None
+
+
 def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kmax=None,
          tol=1e-13, precision=None, trunc_tol=1e-12) -> NTResult:
     """Test error of NT ridge regression with ``N d >> n``: KRR with the NT kernel at finite ``d``.
@@ -922,6 +1019,11 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
         n: number of samples, ``> 0``.
         d: dimension, integer ``>= 2`` (inputs on ``S^{d-1}(sqrt d)``).
         lam: ridge ``>= 0`` on the ``n x n`` system ``(K + lam I)`` (not multiplied by ``n``).
+            Points whose effective regularization ``kappa`` falls below ``2^-500`` (tiny ``lam`` with ``n``
+            beyond the rank a super-exponentially decaying spectrum resolves in float64: erf, gelu, exp,
+            sin at small ``d`` with ``lam <~ 1e-150``) are refused with a ValueError naming ``lam``: the
+            kernel-ridge solver's traces underflow there (a known limit of ``kernel_ridge.risk``): at once
+            below ``2^-540`` (``kappa^2`` is 0), between ``2^-540`` and ``2^-500`` after the solver failed.
         sigma2: label-noise variance ``>= 0``.
         activation: activation name (with a derivative).
         energy: target energies ``||P_k f||^2`` of degrees ``0, 1, ...`` (sequence or ``"e0,e1,..."``).
@@ -947,8 +1049,8 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
     >>> float(risk(10_000, 10, 1e-8, 0.0, energy=[0, 1]).risk) < 1e-3   # n >> B(d,1): learned
     True
     """
-    from .kernel_ridge import (_CapExceeded, _check_grid, _check_trunc_tol, _choose_truncation, _tail_solve,
-                               _truncation_estimate)
+    from ..engine.fixedpoint import ConvergenceError
+    from .kernel_ridge import _CapExceeded, _check_grid, _check_trunc_tol, _tail_solve
     n = _check_grid("n", n, low=0.0, high=1e100, low_open=True)
     d = _check_grid("d", d, low=2, high=_MAX_D)
     if not np.all(d == np.floor(d)):
@@ -975,6 +1077,8 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
                              f"d = {int(dv)} (at most degree {top})")
     outs = {k: np.empty(n.size) for k in ("risk", "bias", "variance", "risk_total", "kappa", "df1", "df2")}
     trunc = np.empty(n.size)
+    # a named activation whose sigma' is not a polynomial has an NT kernel of infinite rank (kappa > 0 always)
+    inf_rank = act.kind == "named" and act.name not in ("identity", "quad", "poly")
     for dv in np.unique(d):
         idx = np.nonzero(d == dv)[0]
         di = int(dv)
@@ -988,32 +1092,40 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
         ee = np.zeros(max(e.size, 1))
         ee[:e.size] = e
         what = f"nt.risk (activation {act.name!r}, d={di})"
-        res = None
-        if kmax is None:
-            kmin = min(max(e.size - 1, 2), cap)
-            try:
-                K, est, _ = _choose_truncation(upto, ee, n[idx], lam[idx], sigma2[idx], kmin, cap, trunc_tol, what)
-            except _CapExceeded as exc:
-                model = _nt_tail_model(act, di)
-                if model is None or di > 60:
-                    raise ValueError(str(exc)) from None
-                kx = max(kmin, model.first)
-                sp = nt_spectrum(act, di, kx, tol=tol)
-                sol, *_, est, _nodes_, _e = _tail_solve(
-                    model, (np.asarray(sp.eigenvalues), sp.mult_float, None), di, ee, n[idx], lam[idx], sigma2[idx],
-                    trunc_tol, precision, DEFAULT_SOLVER_TOL, "raise", what, kx)
-                if est > trunc_tol:
-                    raise ValueError(f"{what}: the degree quadrature of the power-law tail reaches only {est:.2g} "
-                                     f"(above trunc_tol={trunc_tol:g}); pass a larger trunc_tol") from None
-                res = {k: np.asarray(getattr(sol, k), dtype=float) for k in outs}
-        else:
-            K = kmax
-            xi, mult, rest, floor = upto(min(K + 4, _MAX_KMAX))
-            tail_k = math.fsum(mult[K + 1:] * xi[K + 1:]) + rest
-            est = _truncation_estimate(xi, mult, K, tail_k, ee, n[idx], lam[idx], sigma2[idx], e_floor=floor)
-        if res is None:
-            spec = nt_spectrum(act, di, K, tol=tol)
-            res = _krr(spec, e, n[idx], lam[idx], sigma2[idx], precision)
+        if np.any(lam[idx] < n[idx] * 2.0 ** -540):      # kappa >= lam/n: else no point can be below
+            # up front where kappa^2 is 0 in float64 (the solver's 0/0 at a zero eigenvalue is certain, and it
+            # would first spend minutes of re-solves): kappa below 2^-540
+            _refuse_below_solver_range(upto(cap + 4), n[idx], lam[idx], what, None, 2.0 ** -540, inf_rank)
+        try:
+            res = None
+            if kmax is None:
+                kmin = min(max(e.size - 1, 2), cap)
+                try:
+                    K, est = _nt_choose_truncation(upto, di, ee, n[idx], lam[idx], sigma2[idx], kmin, cap, trunc_tol, what)
+                except _CapExceeded as exc:
+                    model = _nt_tail_model(act, di)
+                    if model is None or di > 60:
+                        raise ValueError(str(exc)) from None
+                    kx = max(kmin, model.first)
+                    sp = nt_spectrum(act, di, kx, tol=tol)
+                    sol, *_, est, _nodes_, _e = _tail_solve(
+                        model, (np.asarray(sp.eigenvalues), sp.mult_float, None), di, ee, n[idx], lam[idx], sigma2[idx],
+                        trunc_tol, precision, DEFAULT_SOLVER_TOL, "raise", what, kx)
+                    if est > trunc_tol:
+                        raise ValueError(f"{what}: the degree quadrature of the power-law tail reaches only {est:.2g} "
+                                         f"(above trunc_tol={trunc_tol:g}); pass a larger trunc_tol") from None
+                    res = {k: np.asarray(getattr(sol, k), dtype=float) for k in outs}
+            else:
+                K = kmax
+                xi, mult, rest, floor = upto(min(K + 4, _MAX_KMAX))
+                tail_k = math.fsum(mult[K + 1:] * xi[K + 1:]) + rest
+                est = _nt_truncation_estimate(xi, mult, K, tail_k, di, ee, n[idx], lam[idx], sigma2[idx], floor)
+            if res is None:
+                spec = nt_spectrum(act, di, K, tol=tol)
+                res = _krr(spec, e, n[idx], lam[idx], sigma2[idx], precision)
+        except (ValueError, ConvergenceError) as exc:
+            _refuse_below_solver_range(upto(cap + 4), n[idx], lam[idx], what, exc, infinite_rank=inf_rank)
+            raise
         for k in outs:
             outs[k][idx] = np.broadcast_to(np.asarray(res[k], dtype=float), idx.shape)
         trunc[idx] = est
