@@ -243,7 +243,11 @@ def test_nt_kernel_matrix_is_the_feature_gram():
 @pytest.mark.parametrize("model", ["nt", "rf"])
 def test_kernel_eigenvalues_monte_carlo_fast(model):
     cs = tc.check_kernel("relu", 10, 20, 4, model=model, m=600, seeds=8, level=0.997)
-    assert all(c.verdict == "agree" for c in cs), [c.to_record() for c in cs]
+    # the degrees that carry the kernel agree; a degree whose eigenvalue is below the noise (relu's
+    # xi_4 ~ 8e-6 against a half-width of 3e-5) is 'inconclusive' (not informative), never 'disagree'
+    assert all(c.verdict == "agree" for c in cs[:3]), [c.to_record() for c in cs]
+    assert all(c.verdict == "agree" or (c.verdict == "inconclusive" and not c.informative) for c in cs), \
+        [c.to_record() for c in cs]
 
 
 def test_nt_ridge_monte_carlo_fast():
