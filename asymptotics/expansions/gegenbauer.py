@@ -719,12 +719,10 @@ def log_multiplicity(d: int, k):
     return out
 
 
-def degree_sum(f, k0: int, step: int, k_end: int, *, m: int = 20, ratio: float = 2.0, f_mp=None):
-    """``sum_{k0 <= k, k = k0 (mod step)} f(k)`` for a positive ``f`` analytic in ``k`` and smooth on the
-    scale of ``k`` (a trace ``B(d, k) xi_k`` of a power-law tail): the blocks and discrete Gauss rules
-    of :func:`degree_tail` up to ``k_end`` (``f`` float64 and vectorized, or ``f_mp`` an mpmath
-    function of one degree), plus the Euler--Maclaurin remainder beyond ``k_end`` of the local power
-    law. Returns ``(sum up to k_end, remainder)``."""
+def _degree_nodes(k0: int, step: int, k_end: int, m: int, ratio: float):
+    """Nodes ``k`` and weights ``w`` of the degrees ``k0, k0 + step, ... < k_end`` cut into blocks
+    ``[a, ratio a)``: a block of ``N > 2m`` degrees by its ``m``-point discrete Gauss rule
+    (:func:`discrete_gauss`), smaller blocks degree by degree; and the number of degrees."""
     ks, ws = [], []
     i, total = 0, (k_end - k0 + step - 1) // step
     while i < total:
@@ -737,6 +735,16 @@ def degree_sum(f, k0: int, step: int, k_end: int, *, m: int = 20, ratio: float =
         i = j
     k = np.concatenate(ks) if ks else np.zeros(0)
     w = np.concatenate(ws) if ws else np.zeros(0)
+    return k, w, total
+
+
+def degree_sum(f, k0: int, step: int, k_end: int, *, m: int = 20, ratio: float = 2.0, f_mp=None):
+    """``sum_{k0 <= k, k = k0 (mod step)} f(k)`` for a positive ``f`` analytic in ``k`` and smooth on the
+    scale of ``k`` (a trace ``B(d, k) xi_k`` of a power-law tail): the blocks and discrete Gauss rules
+    of :func:`degree_tail` up to ``k_end`` (``f`` float64 and vectorized, or ``f_mp`` an mpmath
+    function of one degree), plus the Euler--Maclaurin remainder beyond ``k_end`` of the local power
+    law. Returns ``(sum up to k_end, remainder)``."""
+    k, w, total = _degree_nodes(k0, step, k_end, m, ratio)
     ke = float(k0 + step * total)
     if f_mp is None:
         with np.errstate(under="ignore"):
@@ -977,18 +985,7 @@ def degree_tail(xi_fn, d: int, k0: int, step: int, k_end: int, *, m: int = 20, r
     ``C (k_end - step/2)^(1 - alpha) / ((alpha - 1) step)`` (relative error ~1e-4 at
     ``k_end = 2e5``; callers make it negligible).
     """
-    ks, ws = [], []
-    i, total = 0, (k_end - k0 + step - 1) // step
-    while i < total:
-        a = k0 + step * i
-        j = min(total, max(i + 1, int(math.ceil((ratio * a - k0) / step))))
-        N = j - i
-        x, w = discrete_gauss(N, m) if N > 2 * m else (np.arange(N, dtype=float), np.ones(N))
-        ks.append(a + step * x)
-        ws.append(w)
-        i = j
-    k = np.concatenate(ks) if ks else np.zeros(0)
-    w = np.concatenate(ws) if ws else np.zeros(0)
+    k, w, total = _degree_nodes(k0, step, k_end, m, ratio)
     with np.errstate(under="ignore", over="ignore"):
         eigs = np.asarray(xi_fn(k), dtype=float)
         mult = w * multiplicity_float(d, k)
