@@ -733,18 +733,22 @@ class _CapExceeded(ValueError):
     """The default truncation cannot meet ``trunc_tol`` within the cap (a documented ValueError)."""
 
 
-def _choose_truncation(spectrum_upto, energy, n, lam, sigma2, kmin, cap, trunc_tol, what):
+def _tail_of(data, K):
+    """The kernel trace beyond degree ``K`` of ``data = (xi, mult, tail_beyond_Kc, ...)``."""
+    xi, mult, rest = data[:3]
+    return math.fsum(mult[K + 1:] * xi[K + 1:]) + rest
+
+
+def _choose_truncation(spectrum_upto, energy, n, lam, sigma2, kmin, cap, trunc_tol, what, estimate=None):
     """Smallest ``K >= kmin`` (found by doubling, then bisection) whose :func:`_truncation_estimate` is
     ``<= trunc_tol``; ``spectrum_upto(Kc)`` returns ``(xi, mult, tail_beyond_Kc)`` to degree ``Kc``,
-    optionally with a 4th entry, the ``e_floor`` of :func:`_truncation_estimate`.
+    optionally with a 4th entry, the ``e_floor`` of :func:`_truncation_estimate`; ``estimate(data, K)``
+    replaces that estimate (NT's, with its own bound on the tail's eigenvalues).
     Returns ``(K, estimate, data)``; :class:`_CapExceeded` past ``cap``."""
-    def tail_of(data, K):
-        xi, mult, rest = data[:3]
-        return math.fsum(mult[K + 1:] * xi[K + 1:]) + rest
-
-    def estimate(data, K):
-        return _truncation_estimate(data[0], data[1], K, tail_of(data, K), energy, n, lam, sigma2,
-                                    e_floor=data[3] if len(data) > 3 else 0.0)
+    if estimate is None:
+        def estimate(data, K):
+            return _truncation_estimate(data[0], data[1], K, _tail_of(data, K), energy, n, lam, sigma2,
+                                        e_floor=data[3] if len(data) > 3 else 0.0)
 
     Kc = min(cap + 4, max(64, 2 * kmin + 8))
     data = spectrum_upto(Kc)

@@ -749,41 +749,14 @@ def _nt_choose_truncation(upto, d, energy, n, lam, sigma2, kmin, cap, trunc_tol,
     """:func:`asymptotics.models.kernel_ridge._choose_truncation` (doubling, then bisection, for the
     smallest ``K >= kmin`` whose estimate is ``<= trunc_tol``) with :func:`_nt_truncation_estimate`.
     Returns ``(K, estimate)``; ``kernel_ridge._CapExceeded`` past ``cap``."""
-    from .kernel_ridge import _CapExceeded
+    from .kernel_ridge import _choose_truncation, _tail_of
 
     def estimate(data, K):
-        xi, mult, rest, floor = data
-        return _nt_truncation_estimate(xi, mult, K, math.fsum(mult[K + 1:] * xi[K + 1:]) + rest, d, energy,
-                                       n, lam, sigma2, floor)
+        xi, mult, _rest, floor = data
+        return _nt_truncation_estimate(xi, mult, K, _tail_of(data, K), d, energy, n, lam, sigma2, floor)
 
-    Kc = min(cap + 4, max(64, 2 * kmin + 8))
-    data = upto(Kc)
-    lo, K, est = None, kmin, None
-    while True:
-        while K + 4 > Kc and Kc < cap + 4:
-            Kc = min(cap + 4, 4 * Kc)
-            data = upto(Kc)
-        if K > cap:
-            raise _CapExceeded(f"{what}: the truncation error estimate of the risk is {est:.2g} at kmax={lo}, above "
-                               f"trunc_tol={trunc_tol:g}, and kmax is capped at {cap} here; pass a larger trunc_tol, "
-                               "or an explicit kmax (the estimate is then reported as truncation_error)")
-        est = estimate(data, K)
-        if est <= trunc_tol:
-            break
-        lo = K
-        K = K + max(1, K // 2) if K < cap else cap + 1
-        if K > cap and lo < cap:
-            K = cap
-    hi, best = K, (K, est)
-    lo = kmin - 1 if lo is None else lo
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        e_mid = estimate(data, mid)
-        if e_mid <= trunc_tol:
-            hi, best = mid, (mid, e_mid)
-        else:
-            lo = mid
-    return best
+    K, est, _data = _choose_truncation(upto, energy, n, lam, sigma2, kmin, cap, trunc_tol, what, estimate=estimate)
+    return K, est
 
 
 # the NT kernel of a positively homogeneous sigma' beyond the listed degrees (kernel_ridge._tail_solve)
