@@ -490,10 +490,18 @@ def _taylor_series_values(a, d, kmax, mp=False):
         return W[:kmax + 1], Wabs[:kmax + 1]
     alpha, beta = (np.array(v, dtype=float) for v in _shift_coefficients(d, N))
     a = np.asarray(a, dtype=float)
+    W, Wabs = _backward_sum(a, alpha, beta, N)
+    return W[:kmax + 1], Wabs[:kmax + 1]
+
+
+def _backward_sum(a, alpha, beta, N, over="warn"):
+    """``W = sum_m a_m T^m e_0`` by Horner's rule for the tridiagonal shift ``(T W)_k = alpha_k W_{k+1} +
+    beta_k W_{k-1}`` (coefficients ``a_J .. a_0``), with the running bound ``Wabs`` of the same sums of
+    ``(3m + 3)|a_m|`` (the rounding error of the recurrence). Underflow is silent; ``over`` as numpy's."""
     W = np.zeros(N)
     Wabs = np.zeros(N)
-    with np.errstate(under="ignore"):
-        for m in range(J, -1, -1):
+    with np.errstate(under="ignore", over=over):
+        for m in range(len(a) - 1, -1, -1):
             up = np.concatenate([W[1:], [0.0]])
             down = np.concatenate([[0.0], W[:-1]])
             upa = np.concatenate([Wabs[1:], [0.0]])
@@ -502,7 +510,7 @@ def _taylor_series_values(a, d, kmax, mp=False):
             Wabs = alpha * upa + beta * downa
             W[0] += a[m]
             Wabs[0] += (3 * m + 3) * abs(a[m])
-    return W[:kmax + 1], Wabs[:kmax + 1]
+    return W, Wabs
 
 
 def _log_abs_moment(d, j):
@@ -883,18 +891,7 @@ def ridge_taylor_values(t, d: int, kmax: int, R: float = 1.0):
     k = np.arange(N, dtype=float)
     alpha = np.where(k == 0, 1.0, (k + d - 2) / np.maximum(2 * k + d - 2, 1.0)) / R
     dbeta = np.where(k == 0, 0.0, d * k / np.maximum(2 * k + d - 2, 1.0)) / R
-    W = np.zeros(N)
-    Wabs = np.zeros(N)
-    with np.errstate(under="ignore", over="ignore"):
-        for m in range(J, -1, -1):
-            up = np.concatenate([W[1:], [0.0]])
-            down = np.concatenate([[0.0], W[:-1]])
-            upa = np.concatenate([Wabs[1:], [0.0]])
-            downa = np.concatenate([[0.0], Wabs[:-1]])
-            W = alpha * up + dbeta * down
-            Wabs = alpha * upa + dbeta * downa
-            W[0] += t[m]
-            Wabs[0] += (3 * m + 3) * abs(t[m])
+    W, Wabs = _backward_sum(t, alpha, dbeta, N, over="ignore")
     r = np.empty(kmax + 1)
     r[0] = 1.0
     for j in range(kmax):   # B(d, j+1)/B(d, j) = (2j+d)(j+d-2)/((j+1)(2j+d-2)), and B(d, 1) = d
