@@ -350,12 +350,7 @@ def risk(eigs, mult, energy, n, lam=0.0, sigma2=0.0, *, tail=0.0, precision: int
     xs = _ridge._times(eigs, 2.0 ** -k) if _is_object(eigs) else np.ldexp(xf, -k)
     sol = solve(KERNEL_RIDGE, scaled, spectrum={"xi": xs, "m": mult, "v": energy}, precision=precision,
                 tol=tol, errors=errors, accuracy=accuracy, resolve=resolve)
-    with np.errstate(over="ignore"):
-        kap = _ridge._times(sol.unknowns["kappa"], 2.0 ** k)   # inf where the true kappa exceeds 1.8e308
-    shape = np.shape(sol.params["lam"])
-    return dataclasses.replace(sol, params={**sol.params, "lam": np.broadcast_to(p["lam"], shape),
-                                            "tail": np.broadcast_to(p["tail"], shape)},
-                               unknowns={**sol.unknowns, "kappa": kap})
+    return _ridge._unscaled(sol, p, ("lam", "tail"), k)
 
 
 def _is_object(a) -> bool:

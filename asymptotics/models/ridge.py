@@ -349,10 +349,18 @@ def spectrum_risk(eigs, beta2, n, lam=0.0, sigma2=1.0, *, precision: int | None 
     scaled = dict(p, lam=_times(p["lam"], c))
     sol = solve(RIDGE_SPECTRUM, scaled, spectrum={"s": _times(eigs, c), "beta2": _times(beta2, 2.0 ** k)},
                 precision=precision, tol=tol, errors=errors, accuracy=accuracy, resolve=resolve)
+    return _unscaled(sol, p, ("lam",), k)
+
+
+def _unscaled(sol, p, names, k):
+    """The solution of a problem rescaled by ``2^-k`` (:func:`spectrum_risk`, ``kernel_ridge.risk``)
+    in the caller's units: the parameters ``names`` as given in ``p``, ``kappa`` times ``2^k`` (``inf``
+    where the true kappa exceeds 1.8e308); every other output is scale invariant."""
     with np.errstate(over="ignore"):
-        kappa = _times(sol.unknowns["kappa"], 2.0 ** k)   # inf where the true kappa exceeds 1.8e308
-    return dataclasses.replace(sol, params={**sol.params, "lam": np.broadcast_to(
-        np.asarray(p["lam"]), np.shape(sol.params["lam"]))}, unknowns={**sol.unknowns, "kappa": kappa})
+        kappa = _times(sol.unknowns["kappa"], 2.0 ** k)
+    shape = np.shape(sol.params[names[0]])
+    params = {**sol.params, **{nm: np.broadcast_to(np.asarray(p[nm]), shape) for nm in names}}
+    return dataclasses.replace(sol, params=params, unknowns={**sol.unknowns, "kappa": kappa})
 
 
 def _solved_in_mpmath(p, eigs, beta2, precision, tol, errors, accuracy, resolve):
