@@ -308,7 +308,7 @@ def _add_check_args(pm, entry):
                     help="target relative half-width of each interval, e.g. 1%% or 0.01: seeds are added "
                          "until every point meets it or a budget runs out")
     pm.add_argument("--max-seconds", type=float, default=None, metavar="T",
-                    help=f"simulation budget per point, seconds of wall time (default "
+                    help=f"simulation budget per point, seconds of simulation time (the units' own times; default "
                          f"{DEFAULT_MAX_SECONDS:g} with --resolution); the ridge values of one parameter "
                          f"point share their draws and pool their budgets; refused without --resolution")
     pm.add_argument("--max-seeds", type=int, default=None, metavar="S",
@@ -317,6 +317,71 @@ def _add_check_args(pm, entry):
                     help="confidence level of each point's interval (default 0.95)")
     pm.add_argument("--plot", metavar="FILE", default=None,
                     help="draw the finite-size scaling plot (png/pdf/svg)")
+
+
+#: Flags that change how a result is shown or run, not what is computed: they are not part of the
+#: arguments a results store is bound to.
+_NOT_COMPUTATION = frozenset({"format", "digits", "plot", "metadata", "quiet", "store", "no_store",
+                              "workers", "dask", "y", "logx", "logy"})
+
+
+def _add_run_args(pm):
+    """``--store/--no-store/--workers/--dask/--quiet`` of the long verbs."""
+    g = pm.add_argument_group("running: results store, workers, progress")
+    g.add_argument("--store", metavar="PATH", default=None,
+                   help="SQLite results store: every finished unit of work is written there at once, and "
+                        "a rerun with the same arguments computes only what is missing (default: "
+                        "asymptotics-COMMAND-MODEL-HASH.db in the working directory, or in "
+                        "$ASYMPTOTICS_STORE_DIR; HASH names the arguments)")
+    g.add_argument("--no-store", action="store_true", help="keep no results store")
+    g.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="run the units in N local processes (default: in-process); every unit runs with "
+                        "one BLAS thread, so the results are identical for any N")
+    g.add_argument("--dask", metavar="local|ADDRESS", default=None,
+                   help="run the units on Dask: 'local' starts a LocalCluster (--workers processes, "
+                        "default one per core), an address (tcp://host:8786) connects to a scheduler; "
+                        'needs pip install "asymptotics[dask]"')
+    g.add_argument("--quiet", action="store_true",
+                   help="no progress bar (shown on stderr, with rate and ETA, for runs longer than 2 s "
+                        "when stderr is a terminal)")
+
+
+def _store_arguments(args) -> dict:
+    return {k: v for k, v in sorted(vars(args).items())
+            if not k.startswith("_") and k not in _NOT_COMPUTATION}
+
+
+def _make_runner(args):
+    """The :class:`theory_checks.runner.Runner` of a long verb (``None`` for the others), with its
+    store opened (and checked against these arguments) before any work."""
+    if not hasattr(args, "no_store"):
+        return None
+    if args.command == "curve" and not getattr(args, "mc", False):
+        return None   # a theory curve has no units of work
+    import hashlib
+    from theory_checks.runner import Runner, Store, canonical, make_backend
+    if args.store is not None and args.no_store:
+        raise ValueError("--store and --no-store exclude each other")
+    arguments = _store_arguments(args)
+    command = f"asymptotics {args.command} {args.model}"
+    store = None
+    if not args.no_store:
+        path = args.store
+        if path is None:
+            digest = hashlib.sha256(canonical(arguments).encode()).hexdigest()[:10]
+            path = os.path.join(os.environ.get("ASYMPTOTICS_STORE_DIR", "."),
+                                f"asymptotics-{args.command}-{args.model}-{digest}.db")
+        fresh = not os.path.exists(path)
+        store = Store(path, arguments, command=command + " " + canonical(arguments))
+        store.fresh = fresh
+    try:
+        backend = make_backend(args.workers, args.dask)
+    except BaseException:
+        if store is not None:
+            store.close()
+        raise
+    return Runner(store, backend, progress=None if not args.quiet else False,
+                  desc=f"{args.command} {args.model}")
 
 
 def _int_list(text, flag):
@@ -428,10 +493,22 @@ def _cmd_check(args, entry):
         raise ValueError(f"the theory could not be solved at {len(unsolved)} of {len(recs)} points "
                          f"(first: {unsolved[0].get('status')}); there is nothing to compare there")
     runs: list = []
-    checks = catalog.run_check(entry.name, recs, d=d, ladder=ladder, seeds=args.seeds, seed=args.seed,
-                               values=values, resolution=args._resolution,
-                               max_seconds=args.max_seconds, max_seeds=args.max_seeds, level=args.level,
-                               runs_out=runs)
+    from theory_checks.runner import Interrupted
+    try:
+        checks = catalog.run_check(entry.name, recs, d=d, ladder=ladder, seeds=args.seeds, seed=args.seed,
+                                   values=values, resolution=args._resolution,
+                                   max_seconds=args.max_seconds, max_seeds=args.max_seeds, level=args.level,
+                                   runs_out=runs)
+    except Interrupted as e:
+        done = [c for c in (e.partial or []) if c is not None]
+        if done and args.format in ("table", "markdown", "csv"):
+            e.text = (f"PARTIAL (interrupted): {len(done)} of {len(recs)} points\n"
+                      + format_records(_check_rows(done, args.format, args.digits), args.format,
+                                       digits=args.digits))
+        elif done and args.format == "json":
+            e.text = json.dumps({"partial": True, "points": len(recs),
+                                 "records": _check_rows(done, "json", args.digits)})
+        raise
     from theory_checks.compare import method_text
     from theory_checks.ladder import DEFAULT_MAX_SECONDS, DEFAULT_MAX_SEEDS
     target = args._resolution is not None
@@ -668,6 +745,8 @@ def build_parser() -> argparse.ArgumentParser:
                 pm.add_argument("--seed", type=int, default=0, help="base random seed")
             if cmd == "check":
                 _add_check_args(pm, entry)
+            if cmd == "check" or (cmd == "curve" and "check" in entry.verbs):
+                _add_run_args(pm)
             if cmd == "derive":
                 pm.add_argument("--limit", metavar="PARAM=VALUE", help="e.g. lam=0 or psi1=oo")
                 pm.add_argument("--series", metavar="PARAM=VALUE", help="e.g. lam=0")
@@ -707,6 +786,7 @@ def _add_experiments(msub):
             shown = ",".join(map(str, opt.default)) if opt.many else opt.default
             pm.add_argument(_flag(opt.name), dest=opt.name, type=opt.parse, default=opt.default,
                             metavar="LIST" if opt.many else "VALUE", help=f"{opt.help} (default {shown})")
+        _add_run_args(pm)
 
 
 def _cmd_experiment(args):
@@ -729,22 +809,63 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args._exit = 0
+    runner = None
     try:
-        if args.command == "hermite":
-            text = _cmd_hermite(args)
-        elif args.command == "check" and args.model in _experiment_names():
-            text = _cmd_experiment(args)
-        else:
-            from .curves import get_model
-            entry = get_model(args.model)
-            text = {"risk": _cmd_risk, "curve": _cmd_curve, "check": _cmd_check,
-                    "derive": _cmd_derive, "verify": _cmd_verify}[args.command](args, entry)
+        runner = _make_runner(args)
+        with runner if runner is not None else _nullcontext():
+            if args.command == "hermite":
+                text = _cmd_hermite(args)
+            elif args.command == "check" and args.model in _experiment_names():
+                text = _cmd_experiment(args)
+            else:
+                from .curves import get_model
+                entry = get_model(args.model)
+                text = {"risk": _cmd_risk, "curve": _cmd_curve, "check": _cmd_check,
+                        "derive": _cmd_derive, "verify": _cmd_verify}[args.command](args, entry)
+    except KeyboardInterrupt as e:
+        # Ctrl-C: no traceback; the partial table (if the command made one) on stdout, one line on stderr
+        partial = getattr(e, "text", None)
+        if partial:
+            _emit(partial)
+        from theory_checks.runner import interrupted_summary
+        sys.stderr.write(f"asymptotics: {interrupted_summary(runner)}\n")
+        return 130
     except (ValueError, ImportError) as e:
+        _drop_empty_store(runner)
         parser.exit(2, f"asymptotics: error: {e}\n")
     except MemoryError:
+        _drop_empty_store(runner)
         parser.exit(2, "asymptotics: error: out of memory; lower the sizes (or ASYMPTOTICS_MAX_MEMORY)\n")
     _emit(text)
     return args._exit
+
+
+def _nullcontext():
+    import contextlib
+    return contextlib.nullcontext()
+
+
+def _drop_empty_store(runner):
+    """A store this command created and wrote nothing to is removed (a refused command leaves no file)."""
+    store = getattr(runner, "store", None)
+    if store is not None and getattr(store, "fresh", False):
+        store.close()
+        try:
+            if _record_count(store.path) == 0:
+                for suffix in ("", "-wal", "-shm"):
+                    if os.path.exists(store.path + suffix):
+                        os.remove(store.path + suffix)
+        except Exception:  # pragma: no cover - best effort
+            pass
+
+
+def _record_count(path) -> int:
+    import sqlite3
+    db = sqlite3.connect(path)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM records").fetchone()[0])
+    finally:
+        db.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -90,7 +90,7 @@ def test_resolution_target_is_met_by_adding_seeds_where_they_pay():
         clock.t += sum(u[0].sizes[u[1]] * 1e-3 for u in units)
         return [(r, u[0].sizes[u[1]] * 1e-3) for (r, _), u in zip(out, units)]
 
-    run = run_groups([g], seeds=6, resolution=0.01, max_seconds=1e4, map_units=paid, clock=clock)[0]
+    run = run_groups([g], seeds=6, resolution=0.01, max_seconds=1e4, map_units=paid)[0]
     cs = run.checks()
     assert run.met is True and all(c.resolution <= 0.01 for c in cs)
     assert all(c.verdict == "agree" for c in cs) or sum(c.verdict == "disagree" for c in cs) <= 1
@@ -123,7 +123,7 @@ def test_budget_runs_out_inconclusive():
         clock.t += 1.0 * len(units)
         return [(evaluate_unit(*u)[0], 1.0) for u in units]
 
-    run = run_groups([g], seeds=4, resolution=1e-4, max_seconds=10, map_units=slow, clock=clock)[0]
+    run = run_groups([g], seeds=4, resolution=1e-4, max_seconds=10, map_units=slow)[0]
     assert run.met is False and run.budget == "seconds"
     cs = run.checks()
     assert {c.verdict for c in cs} <= {"inconclusive", "disagree"}

@@ -16,6 +16,7 @@ import numpy as np
 
 from .compare import LEVEL, Check
 from .ladder import DEFAULT_SEEDS, run_groups
+from .runner import Interrupted
 
 __all__ = ["CHECKS", "run_check", "build_groups", "SIZE_DOC", "OWN_SIZE"]
 
@@ -162,14 +163,32 @@ def run_check(model: str, records, *, d=None, ladder=None, seeds: int = DEFAULT_
             :func:`theory_checks.ladder.run_groups` (``max_seconds`` is per point group).
         runs_out: if a list, the :class:`~theory_checks.ladder.GroupRun` objects are appended to it
             (costs, budget outcome).
+
+    The units run through the active :class:`theory_checks.runner.Runner` (results store, workers,
+    progress) unless ``map_units`` is given.
+
+    Raises:
+        theory_checks.runner.Interrupted: on Ctrl-C; its ``partial`` is the list of checks of the
+            point groups that were finished (``None`` for the other records).
     """
     pairs = build_groups(model, records, d=d, ladder=ladder, values=values)
-    runs = run_groups([g for g, _ in pairs], seeds=seeds, seed=seed, resolution=resolution,
-                      max_seconds=max_seconds, max_seeds=max_seeds, level=level, map_units=map_units)
+    try:
+        runs = run_groups([g for g, _ in pairs], seeds=seeds, seed=seed, resolution=resolution,
+                          max_seconds=max_seconds, max_seeds=max_seeds, level=level, map_units=map_units)
+    except Interrupted as e:
+        # the checks of the finished point groups (None elsewhere), for a partial table
+        e.partial = _checks_of(pairs, e.partial or [None] * len(pairs), len(records), level)
+        raise
     if runs_out is not None:
         runs_out.extend(runs)
-    out: list = [None] * len(records)
+    return _checks_of(pairs, runs, len(records), level)
+
+
+def _checks_of(pairs, runs, n, level):
+    out: list = [None] * n
     for (g, idx), run in zip(pairs, runs):
+        if run is None:
+            continue
         for i, c in zip(idx, run.checks(level=level)):
             out[i] = c
     return out

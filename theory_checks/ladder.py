@@ -120,8 +120,24 @@ def evaluate_unit(group: PointGroup, i: int, j: int, seed: int):
     return row, time.perf_counter() - t0
 
 
-def _serial_map(units):
-    return [evaluate_unit(*u) for u in units]
+def draw_row(group: PointGroup, i: int, j: int, seed: int) -> list:
+    """One unit's row of ``P`` risks as a list (what the results store keeps)."""
+    return np.asarray(group.draw(i, j, seed), dtype=float).tolist()
+
+
+def unit_key(group: PointGroup, i: int, j: int, seed: int) -> dict:
+    """The complete name of a unit in a results store: the group's key (model and parameters), the
+    size (the ladder's ``d_i`` and the simulated integers), the seed index and the base seed."""
+    return dict(group=type(group).__name__, key=group.key(), size=group.sizes[i],
+                sim={k: v[i] for k, v in sorted(group.sim.items())}, j=int(j), seed=int(seed))
+
+
+def _runner_map(units):
+    """The default backend: the active :class:`theory_checks.runner.Runner` (store, workers, progress)."""
+    from .runner import Unit, current
+    res = current().map([Unit(key=unit_key(*u), fn=draw_row, args=tuple(u), code=type(u[0]).__module__)
+                         for u in units])
+    return [(np.asarray(r, dtype=float), s) for r, s in res]
 
 
 @dataclass
@@ -187,8 +203,11 @@ def _worst(checks, target):
 def run_groups(groups: Sequence[PointGroup], *, seeds: int = DEFAULT_SEEDS, seed: int = 0,
                resolution: float | None = None, max_seconds: float | None = None,
                max_seeds: int | None = None, level: float = LEVEL,
-               map_units: Callable | None = None, clock: Callable = time.perf_counter) -> list[GroupRun]:
+               map_units: Callable | None = None) -> list[GroupRun]:
     """Simulate every group at every size, adding seeds until a resolution target is met.
+
+    The initial ``seeds`` units of every group and size are handed to the backend in one call (so
+    parallel backends see them all); the adaptive seeds of a target follow group by group.
 
     Args:
         groups: the point groups.
@@ -198,19 +217,24 @@ def run_groups(groups: Sequence[PointGroup], *, seeds: int = DEFAULT_SEEDS, seed
             batches, each to the size with the largest gain in ``1 / Var(delta_hat)`` per second of
             measured simulation time, for the point of the group furthest from the target, until every
             point of the group meets it or a budget runs out.
-        max_seconds: simulation budget **per point** in seconds of wall time (default 120 with a
-            target). The points of a group share their draws, so a group of ``P`` points gets
-            ``P * max_seconds`` (a check of ``M`` points never runs longer than ``M * max_seconds``
-            plus the initial seeds).
+        max_seconds: simulation budget **per point** in seconds of simulation time (the sum of the
+            units' own times, so a rerun from the results store replays the same allocation; default
+            120 with a target). The points of a group share their draws, so a group of ``P`` points
+            gets ``P * max_seconds``.
         max_seeds: at most this many seeds per size (default 100000 with a target).
         level: confidence level.
         map_units: ``f(list of (group, i, j, seed)) -> list of (row, seconds)``, the execution backend
-            (default: in-process, in order).
-        clock: the wall clock (tests may inject one).
+            (default: the active :class:`theory_checks.runner.Runner`: its store, workers and progress
+            bar; without one, in-process and in order).
 
     Returns:
         One :class:`GroupRun` per group, in order.
+
+    Raises:
+        theory_checks.runner.Interrupted: on Ctrl-C; its ``partial`` is the list of the runs of the
+            groups that were finished (``None`` for the others).
     """
+    from .runner import Interrupted
     seeds = check_int("seeds", seeds, low=2)
     seed = check_int("seed", seed, low=0)
     if resolution is not None:
@@ -223,88 +247,122 @@ def run_groups(groups: Sequence[PointGroup], *, seeds: int = DEFAULT_SEEDS, seed
         max_seeds = check_int("max_seeds", max_seeds, low=2)
         if max_seeds < seeds:
             raise ValueError(f"max_seeds must be >= seeds ({seeds}), got {max_seeds}")
-    run_map = _serial_map if map_units is None else map_units
-    out = []
-    for g in groups:
-        K = len(g.sizes)
-        P = len(g.params)
-        budget = None if max_seconds is None else max_seconds * P
-        rows = [np.empty((0, P)) for _ in range(K)]
-        secs = [0.0] * K
-        t_start = clock()
+    run_map = _runner_map if map_units is None else map_units
+    groups = list(groups)
 
-        def add(i, count):
-            start = rows[i].shape[0]
-            res = run_map([(g, i, j, seed) for j in range(start, start + count)])
-            new = np.array([r for r, _ in res], dtype=float).reshape(count, P)
-            if not np.isfinite(new).all():
-                raise ValueError(f"{g.model}: the simulation returned a non-finite risk at size "
-                                 f"{g.sizes[i]} (seed index in {start}..{start + count - 1})")
-            rows[i] = np.vstack([rows[i], new])
-            secs[i] += float(sum(t for _, t in res))
+    def finite(g, i, start, new):
+        if not np.isfinite(new).all():
+            raise ValueError(f"{g.model}: the simulation returned a non-finite risk at size "
+                             f"{g.sizes[i]} (seed index in {start}..{start + new.shape[0] - 1})")
+        return new
 
+    # phase 1: the initial seeds of every group and size, in one call
+    todo = [(gi, i, j) for gi, g in enumerate(groups) for i in range(len(g.sizes)) for j in range(seeds)]
+    try:
+        res = run_map([(groups[gi], i, j, seed) for gi, i, j in todo])
+    except KeyboardInterrupt as e:
+        got = getattr(e, "partial", None) or [None] * len(todo)
+        runs = []
+        for gi, g in enumerate(groups):
+            mine = [r for (hi, _, _), r in zip(todo, got) if hi == gi]
+            if resolution is None and all(r is not None for r in mine):
+                K, P = len(g.sizes), len(g.params)
+                rows = [np.array([r for r, _ in mine[i * seeds:(i + 1) * seeds]], dtype=float).reshape(seeds, P)
+                        for i in range(K)]
+                secs = [float(sum(s for _, s in mine[i * seeds:(i + 1) * seeds])) for i in range(K)]
+                runs.append(GroupRun(g, rows, secs, elapsed=sum(secs)))
+            else:
+                runs.append(None)
+        raise Interrupted(runs, getattr(e, "runner", None)) from None
+    out, pos = [], 0
+    for gi, g in enumerate(groups):
+        K, P = len(g.sizes), len(g.params)
+        rows, secs = [], []
         for i in range(K):
-            add(i, seeds)
-        run = GroupRun(g, rows, secs, target=resolution)
-        if resolution is None:
-            run.elapsed = clock() - t_start
-            out.append(run)
-            continue
-        x = 1.0 / np.asarray(g.sizes, dtype=float)
-        while True:
-            checks = run.checks(level=level)
-            worst, ratio = _worst(checks, resolution)
-            if worst is None:
-                run.met = True
-                break
-            elapsed = clock() - t_start
-            S = np.array([r.shape[0] for r in rows], dtype=float)
-            room = np.array([max_seeds - s for s in S])
-            if elapsed >= budget or not (room > 0).any():
-                run.met = False
-                run.budget = "seconds" if elapsed >= budget else "seeds"
-                break
-            c = checks[worst]
-            fit = c.fit
-            # every size keeps at least 1/8 of the seeds of the best-sampled one, so the
-            # goodness-of-fit test keeps seeing the middle of the ladder
-            low = [i for i in range(K) if room[i] > 0 and S[i] < S.max() / BALANCE]
-            if low:
-                i = min(low, key=lambda k: S[k])
-                left = budget - elapsed
-                b = int(min(room[i], max(2, math.ceil(S.max() / BALANCE - S[i]))))
-                b = int(max(1, min(b, left / max(run.cost(i), 1e-9))))
-                add(i, b)
-                continue
-            degree = 2 if fit.kind == "1/d+1/d^2" else (0 if fit.kind == "none" else 1)
-            keep = np.isfinite(np.asarray(c.theories))
-            s2 = smoothed_variances(np.asarray(g.sizes, dtype=float),
-                                    np.array([np.std(r[:, worst], ddof=1) for r in rows]) / np.sqrt(S), S)
-            cost = np.array([run.cost(i) for i in range(K)])
-            # batch: enough to close the gap if the variance fell as 1/S, at most doubling a size
-            need = ratio ** 2
-            best_i, best_gain, best_b = None, -1.0, 0
-            v_now = _predicted_var(x[keep], s2[keep], S[keep], degree)
-            for i in range(K):
-                if room[i] <= 0 or not keep[i]:
-                    continue
-                b = int(min(room[i], max(2, math.ceil(S[i] * min(need - 1.0, 1.0)))))
-                left = budget - elapsed
-                b = int(max(1, min(b, left / max(cost[i], 1e-9)))) if left > 0 else 1
-                S2 = S.copy()
-                S2[i] += b
-                v_new = _predicted_var(x[keep], s2[keep], S2[keep], degree)
-                gain = (1.0 / v_new - 1.0 / v_now) / (b * max(cost[i], 1e-9))
-                if gain > best_gain:
-                    best_i, best_gain, best_b = i, gain, b
-            if best_i is None:
-                run.met = False
-                run.budget = "seeds"
-                break
-            add(best_i, best_b)
-        run.elapsed = clock() - t_start
-        out.append(run)
+            chunk = res[pos:pos + seeds]
+            pos += seeds
+            rows.append(finite(g, i, 0, np.array([r for r, _ in chunk], dtype=float).reshape(seeds, P)))
+            secs.append(float(sum(s for _, s in chunk)))
+        out.append(GroupRun(g, rows, secs, target=resolution, elapsed=sum(secs)))
+    if resolution is None:
+        return out
+    # phase 2: adaptive seeds, group by group
+    for gi, run in enumerate(out):
+        try:
+            _adapt(run, seed, resolution, max_seconds, max_seeds, level, run_map, finite)
+        except KeyboardInterrupt as e:
+            raise Interrupted(out[:gi] + [None] * (len(out) - gi), getattr(e, "runner", None)) from None
     return out
+
+
+def _adapt(run, seed, resolution, max_seconds, max_seeds, level, run_map, finite):
+    """Add seeds to ``run`` until its points meet ``resolution`` or a budget runs out. Every decision
+    depends only on the rows and the units' own seconds (never on the wall clock), so a rerun that
+    reads them from the results store replays it exactly."""
+    g, rows, secs = run.group, run.rows, run.seconds
+    K, P = len(g.sizes), len(g.params)
+    budget = max_seconds * P
+
+    def add(i, count):
+        start = rows[i].shape[0]
+        res = run_map([(g, i, j, seed) for j in range(start, start + count)])
+        new = finite(g, i, start, np.array([r for r, _ in res], dtype=float).reshape(count, P))
+        rows[i] = np.vstack([rows[i], new])
+        secs[i] += float(sum(t for _, t in res))
+
+    x = 1.0 / np.asarray(g.sizes, dtype=float)
+    while True:
+        checks = run.checks(level=level)
+        worst, ratio = _worst(checks, resolution)
+        if worst is None:
+            run.met = True
+            break
+        elapsed = float(sum(secs))
+        S = np.array([r.shape[0] for r in rows], dtype=float)
+        room = np.array([max_seeds - s for s in S])
+        if elapsed >= budget or not (room > 0).any():
+            run.met = False
+            run.budget = "seconds" if elapsed >= budget else "seeds"
+            break
+        c = checks[worst]
+        fit = c.fit
+        # every size keeps at least 1/8 of the seeds of the best-sampled one, so the
+        # goodness-of-fit test keeps seeing the middle of the ladder
+        low = [i for i in range(K) if room[i] > 0 and S[i] < S.max() / BALANCE]
+        if low:
+            i = min(low, key=lambda k: S[k])
+            left = budget - elapsed
+            b = int(min(room[i], max(2, math.ceil(S.max() / BALANCE - S[i]))))
+            b = int(max(1, min(b, left / max(run.cost(i), 1e-9))))
+            add(i, b)
+            continue
+        degree = 2 if fit.kind == "1/d+1/d^2" else (0 if fit.kind == "none" else 1)
+        keep = np.isfinite(np.asarray(c.theories))
+        s2 = smoothed_variances(np.asarray(g.sizes, dtype=float),
+                                np.array([np.std(r[:, worst], ddof=1) for r in rows]) / np.sqrt(S), S)
+        cost = np.array([run.cost(i) for i in range(K)])
+        # batch: enough to close the gap if the variance fell as 1/S, at most doubling a size
+        need = ratio ** 2
+        best_i, best_gain, best_b = None, -1.0, 0
+        v_now = _predicted_var(x[keep], s2[keep], S[keep], degree)
+        for i in range(K):
+            if room[i] <= 0 or not keep[i]:
+                continue
+            b = int(min(room[i], max(2, math.ceil(S[i] * min(need - 1.0, 1.0)))))
+            left = budget - elapsed
+            b = int(max(1, min(b, left / max(cost[i], 1e-9)))) if left > 0 else 1
+            S2 = S.copy()
+            S2[i] += b
+            v_new = _predicted_var(x[keep], s2[keep], S2[keep], degree)
+            gain = (1.0 / v_new - 1.0 / v_now) / (b * max(cost[i], 1e-9))
+            if gain > best_gain:
+                best_i, best_gain, best_b = i, gain, b
+        if best_i is None:
+            run.met = False
+            run.budget = "seeds"
+            break
+        add(best_i, best_b)
+    run.elapsed = float(sum(secs))
 
 
 # ------------------------------------------------------------------------------------------------
