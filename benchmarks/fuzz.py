@@ -635,7 +635,7 @@ def normalize(case: Case, raw: dict) -> Res:
             r.out_acc[k] = np.broadcast_to(np.asarray(a, dtype=float), shape)
         if "status" in raw:
             r.status = np.broadcast_to(np.asarray(raw["status"], dtype=object), shape)
-            bad_status = np.vectorize(lambda s: not (str(s) in OK_STATUS or str(s).startswith("re-solved")),
+            bad_status = np.vectorize(lambda s: not (str(s) in OK_STATUS or str(s).startswith(("re-solved", "ok (underflow"))),
                                       otypes=[bool])(r.status)
             mask |= bad_status
         r.mask = mask
