@@ -922,6 +922,7 @@ class NTResult:
     truncation_error: np.ndarray | None = None   # estimated relative truncation error of risk (nt.risk)
     rel_accuracy: np.ndarray | None = None       # solver's accuracy of risk + truncation_error (nt.risk)
     status: np.ndarray | None = None             # the solver's status per point (nt.risk)
+    accuracy: dict | None = None                 # output -> its own accuracy (solver's + truncation_error)
 
     def __getattr__(self, name):
         for group in ("outputs", "params"):
@@ -950,12 +951,17 @@ def _krr(spec: Spectrum, energy, n, lam, sigma2, precision=None):
     return _outputs_of(sol)
 
 
+_ACC_OUTPUTS = ("risk", "bias", "variance", "risk_total")
+
+
 def _outputs_of(sol):
     """The outputs of a kernel-ridge Solution as float arrays, with the solver's accuracy of the risk
     (``_acc``) and the status per point (``_status``)."""
     out = {k: np.asarray(getattr(sol, k), dtype=float) for k in
            ("risk", "bias", "variance", "risk_total", "kappa", "df1", "df2")}
     out["_acc"] = np.asarray(sol.rel_accuracy, dtype=float)
+    for k in _ACC_OUTPUTS:
+        out["_acc_" + k] = np.asarray(sol.accuracy.get(k, sol.rel_accuracy), dtype=float)
     out["_status"] = np.asarray(sol.status, dtype=object) if sol.status is not None else np.asarray("ok", dtype=object)
     return out
 
@@ -1075,6 +1081,7 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
     outs = {k: np.empty(n.size) for k in ("risk", "bias", "variance", "risk_total", "kappa", "df1", "df2")}
     trunc = np.empty(n.size)
     acc = np.empty(n.size)
+    acc_of = {k: np.empty(n.size) for k in _ACC_OUTPUTS}
     status = np.empty(n.size, dtype=object)
     # a named activation whose sigma' is not a polynomial has an NT kernel of infinite rank (kappa > 0 always)
     inf_rank = act.kind == "named" and act.name not in ("identity", "quad", "poly")
@@ -1129,6 +1136,8 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
             outs[k][idx] = np.broadcast_to(np.asarray(res[k], dtype=float), idx.shape)
         trunc[idx] = est
         acc[idx] = np.broadcast_to(res["_acc"], idx.shape) + est
+        for k in _ACC_OUTPUTS:
+            acc_of[k][idx] = np.broadcast_to(res["_acc_" + k], idx.shape) + est
         status[idx] = np.broadcast_to(res["_status"], idx.shape)
     params = {"n": n.reshape(shape), "d": d.reshape(shape), "lam": lam.reshape(shape),
               "sigma2": sigma2.reshape(shape)}
@@ -1139,7 +1148,7 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
     status[under] = "ok (underflow: |risk| < 2^-1022, accurate to rel_accuracy * 2^-1022 absolute)"
     return NTResult("nt", shape, params, {k: v.reshape(shape) for k, v in outs.items()},
                     truncation_error=trunc.reshape(shape), rel_accuracy=acc.reshape(shape),
-                    status=status.reshape(shape))
+                    status=status.reshape(shape), accuracy={k: v.reshape(shape) for k, v in acc_of.items()})
 
 
 def polynomial_risk(alpha, exponent, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0),
