@@ -635,7 +635,7 @@ def normalize(case: Case, raw: dict) -> Res:
             r.out_acc[k] = np.broadcast_to(np.asarray(a, dtype=float), shape)
         if "status" in raw:
             r.status = np.broadcast_to(np.asarray(raw["status"], dtype=object), shape)
-            bad_status = np.vectorize(lambda s: not (str(s) in OK_STATUS or str(s).startswith("re-solved")),
+            bad_status = np.vectorize(lambda s: not (str(s) in OK_STATUS or str(s).startswith(("re-solved", "ok (underflow"))),
                                       otypes=[bool])(r.status)
             mask |= bad_status
         r.mask = mask
@@ -1622,10 +1622,18 @@ class SphereModel(FuzzModel):
                                  {"n": np.asarray(10.0), "lam": np.asarray(0.1), "sigma2": np.asarray(0.1)}, np.asarray(True)))
         return out
 
+    def prepare(self, cases, results):
+        self._kmax = {id(c): r.extra.get("kmax") for c, r in zip(cases, results) if r.extra}
+
     def hp_case(self, case, i):
         if case.base["d"] > 50 or (self.quick and case.base["d"] < 10):
             return None
-        return case.point(i, precision=30)   # mpmath quadrature of the spectrum too: 2-3 s a point
+        # the re-solve of the same truncated problem (the grid's kmax): a single point may choose a smaller
+        # kmax, whose truncation error (part of rel_accuracy, not removed by 30 digits) is not the
+        # double value's
+        K = getattr(self, "_kmax", {}).get(id(case))
+        over = {"kmax": int(K)} if K is not None and "kmax" not in case.base else {}
+        return case.point(i, precision=30, **over)   # mpmath quadrature of the spectrum too: 2-3 s a point
 
     def witnesses(self, cases, results, rng, quick):
         """The default truncation is to meet the risk within 1e-12 relative of the untruncated value

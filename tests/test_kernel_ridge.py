@@ -541,3 +541,34 @@ def test_subnormal_df2_is_accurate_or_flagged():
               mult=[425842.0, 2455211276.0, 2129800.0, 368983558.0], energy=[1.9351939598491057, 4.675751961668893],
               n=6.274960498131012e-152, lam=0.0, tail=145.5143208976723, sigma2=205.0578397120006)
     _assert_within_claim(kr.risk(**kw), _mp_reference(**kw))
+
+
+def test_sphere_rel_accuracy_includes_the_truncation_error_grid_vs_point():
+    """Issue 12, fuzz seed 1 (kernel-ridge-sphere): exp, d = 20, n = 329.2, lam = 0 in a (7, 3) grid picks
+    kmax = 9, alone kmax = 7; the two risks are 4.9e-13 apart while the single call claimed 3.9e-14 (the
+    solver's rounding only). rel_accuracy now adds the truncation estimate: each value is within its claim
+    of the 30-digit re-solve of its own truncation, and the two within the sum of their claims."""
+    import mpmath
+    n = np.array([20.99999999989069, 329.2069838405848, 216.1550475397865, 1750.0, 12288.21499895938,
+                  1749.9999999986728, 230.00000000000026])[:, None] * np.ones(3)
+    lam = np.array([1.6780782629806215e-02, 0.0, 2.7623231064438396e-237, 0.0, 1.3517498286725763e-03,
+                    1.5960005474522156e-12, 0.0])[:, None] * np.ones(3)
+    s2 = np.array([[0.0, 5.2208343134907504e-03, 8.1620841929861937e-02],
+                   [0.0, 7.2771134515976620e-03, 2.0545076880460598e+00],
+                   [0.0, 1.4034399059515852e+01, 2.0522879768334736e+01],
+                   [0.0, 7.9970036008985899e+00, 3.6360598180420752e+01],
+                   [0.0, 3.6447843456521661e-02, 1.5732234518657137e-01],
+                   [0.0, 9.2306032104328556e-03, 1.0356507269665762e+00],
+                   [0.0, 1.9347630781650960e-01, 2.1966114759870020e+01]])
+    e = [0.123353, 0.891709, 1.055355]
+    grid, gspec = kr.sphere_risk("exp", 20, n, lam, s2, energy=e)
+    one, ospec = kr.sphere_risk("exp", 20, n[1, 2], 0.0, s2[1, 2], energy=e)
+    g, o = float(grid.risk[1, 2]), float(one.risk)
+    ga, oa = float(grid.rel_accuracy[1, 2]), float(one.rel_accuracy)
+    assert gspec.kmax != ospec.kmax                       # the setting of the issue: two truncations
+    assert oa >= ospec.truncation_error and ga >= gspec.truncation_error
+    assert abs(g - o) <= ga * abs(g) + oa * abs(o)        # failed before: 7.4e-13 > (5.0e-14 + 3.9e-14) * 1.5
+    for val, acc, K in ((g, ga, gspec.kmax), (o, oa, ospec.kmax)):
+        hp, _ = kr.sphere_risk("exp", 20, n[1, 2], 0.0, s2[1, 2], energy=e, kmax=K, precision=30)
+        with mpmath.workdps(30):
+            assert abs(mpmath.mpf(val) - hp.risk) <= acc * abs(val)

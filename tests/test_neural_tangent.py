@@ -361,16 +361,38 @@ def test_nt_taylor_route_small_d_tiny_ridge_is_answered():
     assert nt._unresolved_eig(get_activation("erf"), 3, 1e-13) > 1e3 * tail
 
 
-def test_nt_below_the_solver_range_is_refused_naming_lam():
-    """Fuzz seed 2: gelu at d = 3, n = 1.8e5, lam = 2.7e-212 gives kappa ~ 6e-218 (n beyond the rank the
-    float64 spectrum resolves), where kernel_ridge.risk's traces (xi^2, kappa^2, (xi + kappa)^2) underflow;
-    the refusal said "pass a larger trunc_tol" (truncation estimate inf). It is now a ValueError naming lam
-    and the point, raised only after the solver failed; the same n with lam = 1e-20 is answered."""
-    kw = dict(d=3, activation="gelu", energy=[1.343455, 2.009759, 0.827321], sigma2=0.0)
-    with pytest.raises(ValueError, match=r"lam=2\.66688e-212 at n=181026 .*kappa <= "):
-        nt.risk(n=181025.62579625275, lam=2.666882261212515e-212, **kw)
-    r = nt.risk(n=181025.62579625275, lam=1e-20, **kw)
-    assert float(r.truncation_error) <= 1e-12 and float(r.kappa) > 2.0 ** -500
+def test_nt_tiny_kappa_is_answered_with_underflow_status_and_honest_accuracy():
+    """Fuzz seed 2: gelu at d = 3, n = 1.8e5, lam = 2.7e-212 (kappa ~ 1.6e-217) was refused naming lam (the
+    kernel-ridge solver's traces underflowed below kappa = 2^-500). kernel_ridge.risk now solves there: the
+    point gets a value, rel_accuracy and status; the true risk (~3.7e-432) is below the double range, so the
+    status says underflow and the value is within rel_accuracy * 2^-1022 of the 40-digit re-solve."""
+    import mpmath
+    from asymptotics.engine.fixedpoint import TINY
+    kw = dict(d=3, activation="gelu", energy=[1.343455, 2.009759, 0.827321])
+    pts = [(181025.62579625275, 2.666882261212515e-212, 0.0), (181025.62579625275, 2.666882261212515e-212, 0.5),
+           (181025.62579625275, 1e-20, 0.0)]
+    for n_, lam_, s2 in pts:
+        r = nt.risk(n=n_, lam=lam_, sigma2=s2, **kw)
+        h = nt.risk(n=n_, lam=lam_, sigma2=s2, precision=40, **kw)
+        acc = float(r.rel_accuracy)
+        assert acc >= float(r.truncation_error)
+        with mpmath.workdps(40):
+            assert abs(mpmath.mpf(float(r.risk)) - mpmath.mpf(float(h.risk))) <= acc * max(abs(float(r.risk)), TINY)
+        st = str(np.asarray(r.status).ravel()[0])
+        assert st.startswith("ok (underflow") == (abs(float(r.risk)) < TINY)
+    assert str(np.asarray(nt.risk(n=pts[0][0], lam=pts[0][1], sigma2=0.0, **kw).status).ravel()[0]).startswith("ok (underflow")
+
+
+def test_nt_kappa_below_the_float64_spectrum_is_refused_naming_lam():
+    """exp at d = 2: the float64 spectrum to the cap has finite rank (< 400: the eigenvalues underflow), so
+    n = 400 at lam = 0 would be the finite-rank answer kappa = 0; the true kernel has infinite rank and its
+    kappa is set by eigenvalues below 2^-1019. Documented domain: kappa >= 2^-960; refused naming lam, and
+    lam = n 2^-960 is answered."""
+    kw = dict(d=2, activation="exp", energy=[1.1, 2.3, 0.5], sigma2=1.0)
+    with pytest.raises(ValueError, match=r"lam=0 at n=400 .*2\^-960"):
+        nt.risk(n=400.0, lam=0.0, **kw)
+    r = nt.risk(n=400.0, lam=400 * 2.0 ** -960, **kw)
+    assert float(r.kappa) >= 2.0 ** -960 and np.isfinite(float(r.rel_accuracy))
 
 
 def test_nt_quadrature_route_d2_floor_above_tail_mass():

@@ -920,6 +920,9 @@ class NTResult:
     source: str = SOURCE
     precision: int | None = None
     truncation_error: np.ndarray | None = None   # estimated relative truncation error of risk (nt.risk)
+    rel_accuracy: np.ndarray | None = None       # solver's accuracy of risk + truncation_error (nt.risk)
+    status: np.ndarray | None = None             # the solver's status per point (nt.risk)
+    accuracy: dict | None = None                 # output -> its own accuracy (solver's + truncation_error)
 
     def __getattr__(self, name):
         for group in ("outputs", "params"):
@@ -945,13 +948,30 @@ def _krr(spec: Spectrum, energy, n, lam, sigma2, precision=None):
     e = np.zeros(spec.kmax + 1)
     e[:energy.size] = energy
     sol = krr_risk(spec.eigenvalues, spec.mult_float, e, n, lam, sigma2, tail=spec.tail, precision=precision)
-    return {k: np.asarray(getattr(sol, k), dtype=float) for k in
-            ("risk", "bias", "variance", "risk_total", "kappa", "df1", "df2")}
+    return _outputs_of(sol)
 
 
-#: Below this effective regularization ``kernel_ridge.risk`` cannot solve (its traces form ``xi^2``,
-#: ``kappa^2`` and ``(xi + kappa)^2``, which underflow; see docs/neural_tangent.md).
-_KAPPA_MIN = 2.0 ** -500
+_ACC_OUTPUTS = ("risk", "bias", "variance", "risk_total")
+
+
+def _outputs_of(sol):
+    """The outputs of a kernel-ridge Solution as float arrays, with the solver's accuracy of the risk
+    (``_acc``) and the status per point (``_status``)."""
+    out = {k: np.asarray(getattr(sol, k), dtype=float) for k in
+           ("risk", "bias", "variance", "risk_total", "kappa", "df1", "df2")}
+    out["_acc"] = np.asarray(sol.rel_accuracy, dtype=float)
+    for k in _ACC_OUTPUTS:
+        out["_acc_" + k] = np.asarray(sol.accuracy.get(k, sol.rel_accuracy), dtype=float)
+    out["_status"] = np.asarray(sol.status, dtype=object) if sol.status is not None else np.asarray("ok", dtype=object)
+    return out
+
+
+#: Below this effective regularization (for a kernel of infinite rank) ``kappa`` is set by eigenvalues that
+#: the float64 spectrum does not resolve (an underflowed Taylor coefficient lists an eigenvalue ``< 2^-1019``
+#: as 0, and the unresolved mass is not in ``tail``): no digit of the risk is determined by the computed
+#: spectrum (see docs/neural_tangent.md). ``kernel_ridge.risk`` itself solves down to subnormal ``kappa``
+#: (it no longer forms ``kappa^2`` or ``(xi + kappa)^2``); the former limit was ``2^-500``.
+_KAPPA_MIN = 2.0 ** -960
 
 
 def _refuse_below_solver_range(data, n, lam, what, exc, limit=_KAPPA_MIN, infinite_rank=False):
@@ -972,9 +992,10 @@ def _refuse_below_solver_range(data, n, lam, what, exc, limit=_KAPPA_MIN, infini
     i = int(low[0])
     raise ValueError(
         f"{what}: lam={float(lam[i]):.6g} at n={float(n[i]):.6g} gives an effective regularization kappa <= "
-        f"{max(float(ku[i]), 1e-300):.2g}, below {limit:.2g} where the kernel-ridge solver's double-precision "
-        f"traces underflow (a known limit of kernel_ridge.risk, see docs/neural_tangent.md); lam must be large "
-        f"enough that kappa >= {_KAPPA_MIN:.2g} (at this n and d: a larger lam, or a smaller n) "
+        f"{float(ku[i]):.2g}, below 2^-960 = {limit:.2g}, where kappa is set by kernel eigenvalues below the "
+        f"float64 range of the spectrum (< 2^-1019, listed as 0) and by degrees beyond the cap: the risk is not "
+        f"determined by the computed spectrum (outside the domain of nt.risk, see docs/neural_tangent.md); lam "
+        f"must be large enough that kappa >= 2^-960 (at this n and d: lam >= n 2^-960 suffices, or a smaller n) "
         f"[{len(low)} such point(s)" + ("" if exc is None else f"; original error: {str(exc)[:160]}") + "]") from None
 
 
@@ -992,11 +1013,14 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
         n: number of samples, ``> 0``.
         d: dimension, integer ``>= 2`` (inputs on ``S^{d-1}(sqrt d)``).
         lam: ridge ``>= 0`` on the ``n x n`` system ``(K + lam I)`` (not multiplied by ``n``).
-            Points whose effective regularization ``kappa`` falls below ``2^-500`` (tiny ``lam`` with ``n``
-            beyond the rank a super-exponentially decaying spectrum resolves in float64: erf, gelu, exp,
-            sin at small ``d`` with ``lam <~ 1e-150``) are refused with a ValueError naming ``lam``: the
-            kernel-ridge solver's traces underflow there (a known limit of ``kernel_ridge.risk``): at once
-            below ``2^-540`` (``kappa^2`` is 0), between ``2^-540`` and ``2^-500`` after the solver failed.
+            Domain: for a kernel of infinite rank (every named activation but identity, quad, poly), the
+            effective regularization ``kappa`` must be at least ``2^-960`` (checked by its lower bracket, the
+            root of ``n = sum m xi/(xi + kappa) + (lam + t)/kappa`` on the spectrum to the cap): below, ``kappa``
+            is set by eigenvalues under the float64 range of the spectrum (``< 2^-1019``, listed as 0) and by
+            degrees beyond the cap of 196, so the computed spectrum determines no digit of the risk (e.g. exp
+            at ``d = 2``, ``n = 400``, ``lam = 0``: the truncated spectrum has finite rank ``< 400`` and would
+            give ``kappa = 0``). Such points (small ``d``, ``n`` beyond the rank the float64 spectrum resolves,
+            ``lam < n 2^-960``) raise a ValueError naming ``lam``; ``lam >= n 2^-960`` is always inside.
         sigma2: label-noise variance ``>= 0``.
         activation: activation name (with a derivative).
         energy: target energies ``||P_k f||^2`` of degrees ``0, 1, ...`` (sequence or ``"e0,e1,..."``).
@@ -1017,7 +1041,13 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
     Returns:
         An :class:`NTResult` with ``risk`` (excess), ``bias``, ``variance``, ``risk_total``
         (``risk + sigma2``), ``kappa`` (effective regularization: ``df1 + lam/kappa = n``), ``df1``,
-        ``df2`` and the parameters ``n, d, lam, sigma2``.
+        ``df2`` and the parameters ``n, d, lam, sigma2``; per point ``truncation_error``, ``rel_accuracy``
+        (the kernel-ridge solver's accuracy estimate of ``risk`` plus ``truncation_error``; relative to
+        ``max(|risk|, 2^-1022)`` as in :mod:`asymptotics.engine.fixedpoint`; for the float64 eigenvalues of
+        :func:`nt_spectrum`, whose quadrature tolerance ``tol`` is not included) and ``status`` (the solver's;
+        ``"ok (underflow: ...)"`` where ``|risk| < 2^-1022``: the value, often 0, is then accurate to
+        ``rel_accuracy * 2^-1022`` absolute, not relative to itself -- e.g. gelu, ``d = 3``, ``n = 1.8e5``,
+        ``lam = 2.7e-212``: risk 0.0, the true value 3.7e-432).
 
     >>> float(risk(10_000, 10, 1e-8, 0.0, energy=[0, 1]).risk) < 1e-3   # n >> B(d,1): learned
     True
@@ -1050,6 +1080,9 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
                              f"d = {int(dv)} (at most degree {top})")
     outs = {k: np.empty(n.size) for k in ("risk", "bias", "variance", "risk_total", "kappa", "df1", "df2")}
     trunc = np.empty(n.size)
+    acc = np.empty(n.size)
+    acc_of = {k: np.empty(n.size) for k in _ACC_OUTPUTS}
+    status = np.empty(n.size, dtype=object)
     # a named activation whose sigma' is not a polynomial has an NT kernel of infinite rank (kappa > 0 always)
     inf_rank = act.kind == "named" and act.name not in ("identity", "quad", "poly")
     for dv in np.unique(d):
@@ -1065,10 +1098,10 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
         ee = np.zeros(max(e.size, 1))
         ee[:e.size] = e
         what = f"nt.risk (activation {act.name!r}, d={di})"
-        if np.any(lam[idx] < n[idx] * 2.0 ** -540):      # kappa >= lam/n: else no point can be below
-            # up front where kappa^2 is 0 in float64 (the solver's 0/0 at a zero eigenvalue is certain, and it
-            # would first spend minutes of re-solves): kappa below 2^-540
-            _refuse_below_solver_range(upto(cap + 4), n[idx], lam[idx], what, None, 2.0 ** -540, inf_rank)
+        if inf_rank and np.any(lam[idx] < n[idx] * _KAPPA_MIN):      # kappa >= lam/n: else no point can be below
+            # up front: kappa below the resolution of the float64 spectrum (an answer there would be silently
+            # wrong: e.g. exp at d = 2, n = 400, lam = 0 gave kappa = 0, the finite-rank answer)
+            _refuse_below_solver_range(upto(cap + 4), n[idx], lam[idx], what, None, _KAPPA_MIN, inf_rank)
         try:
             res = None
             if kmax is None:
@@ -1087,7 +1120,7 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
                     if est > trunc_tol:
                         raise ValueError(f"{what}: the degree quadrature of the power-law tail reaches only {est:.2g} "
                                          f"(above trunc_tol={trunc_tol:g}); pass a larger trunc_tol") from None
-                    res = {k: np.asarray(getattr(sol, k), dtype=float) for k in outs}
+                    res = _outputs_of(sol)
             else:
                 K = kmax
                 xi, mult, rest, floor = upto(min(K + 4, _MAX_KMAX))
@@ -1102,10 +1135,20 @@ def risk(n, d, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0), kma
         for k in outs:
             outs[k][idx] = np.broadcast_to(np.asarray(res[k], dtype=float), idx.shape)
         trunc[idx] = est
+        acc[idx] = np.broadcast_to(res["_acc"], idx.shape) + est
+        for k in _ACC_OUTPUTS:
+            acc_of[k][idx] = np.broadcast_to(res["_acc_" + k], idx.shape) + est
+        status[idx] = np.broadcast_to(res["_status"], idx.shape)
     params = {"n": n.reshape(shape), "d": d.reshape(shape), "lam": lam.reshape(shape),
               "sigma2": sigma2.reshape(shape)}
+    # below the normal range (|risk| < 2^-1022, from underflow) the value is accurate to rel_accuracy * 2^-1022
+    # absolute (the engine's convention, fixedpoint.TINY), not relative to itself: said so in the status
+    from ..engine.fixedpoint import TINY
+    under = (np.abs(outs["risk"]) < TINY) & (status == "ok") & ((sigma2 > 0) | (float(np.sum(e)) > 0))
+    status[under] = "ok (underflow: |risk| < 2^-1022, accurate to rel_accuracy * 2^-1022 absolute)"
     return NTResult("nt", shape, params, {k: v.reshape(shape) for k, v in outs.items()},
-                    truncation_error=trunc.reshape(shape))
+                    truncation_error=trunc.reshape(shape), rel_accuracy=acc.reshape(shape),
+                    status=status.reshape(shape), accuracy={k: v.reshape(shape) for k, v in acc_of.items()})
 
 
 def polynomial_risk(alpha, exponent, lam=0.0, sigma2=0.0, *, activation="relu", energy=(0.0, 1.0),
