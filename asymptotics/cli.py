@@ -786,7 +786,6 @@ def _add_experiments(msub):
             shown = ",".join(map(str, opt.default)) if opt.many else opt.default
             pm.add_argument(_flag(opt.name), dest=opt.name, type=opt.parse, default=opt.default,
                             metavar="LIST" if opt.many else "VALUE", help=f"{opt.help} (default {shown})")
-        _add_run_args(pm)
 
 
 def _cmd_experiment(args):
