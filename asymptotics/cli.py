@@ -364,6 +364,7 @@ def _make_runner(args):
         raise ValueError("--store and --no-store exclude each other")
     arguments = _store_arguments(args)
     command = f"asymptotics {args.command} {args.model}"
+    backend = make_backend(args.workers, args.dask)   # validated before a store file is made
     store = None
     if not args.no_store:
         path = args.store
@@ -374,12 +375,6 @@ def _make_runner(args):
         fresh = not os.path.exists(path)
         store = Store(path, arguments, command=command + " " + canonical(arguments))
         store.fresh = fresh
-    try:
-        backend = make_backend(args.workers, args.dask)
-    except BaseException:
-        if store is not None:
-            store.close()
-        raise
     return Runner(store, backend, progress=None if not args.quiet else False,
                   desc=f"{args.command} {args.model}")
 

@@ -82,8 +82,10 @@ def test_store_flags_are_validated(tmp_path):
     with pytest.raises(SystemExit):
         cli.main(CHECK + ["--store", str(tmp_path / "x.db"), "--no-store"])
     with pytest.raises(SystemExit):
-        cli.main(CHECK + ["--workers", "0", "--no-store"])
-    assert not (tmp_path / "x.db").exists()
+        cli.main(CHECK + ["--workers", "0", "--store", str(tmp_path / "y.db")])
+    with pytest.raises(SystemExit):     # refused input: the store it would have made is not left behind
+        cli.main(CHECK[:-2] + ["--lam", "-1", "--store", str(tmp_path / "z.db")])
+    assert not any((tmp_path / f).exists() for f in ("x.db", "y.db", "z.db"))
 
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGKILL"])
