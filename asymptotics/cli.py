@@ -21,6 +21,7 @@ why) and a one-line warning goes to stderr; the exit status is 0 unless every po
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -372,9 +373,7 @@ def _make_runner(args):
             digest = hashlib.sha256(canonical(arguments).encode()).hexdigest()[:10]
             path = os.path.join(os.environ.get("ASYMPTOTICS_STORE_DIR", "."),
                                 f"asymptotics-{args.command}-{args.model}-{digest}.db")
-        fresh = not os.path.exists(path)
         store = Store(path, arguments, command=command + " " + canonical(arguments))
-        store.fresh = fresh
     return Runner(store, backend, progress=None if not args.quiet else False,
                   desc=f"{args.command} {args.model}")
 
@@ -806,7 +805,7 @@ def main(argv=None) -> int:
     runner = None
     try:
         runner = _make_runner(args)
-        with runner if runner is not None else _nullcontext():
+        with runner if runner is not None else contextlib.nullcontext():
             if args.command == "hermite":
                 text = _cmd_hermite(args)
             elif args.command == "check" and args.model in _experiment_names():
@@ -825,41 +824,11 @@ def main(argv=None) -> int:
         sys.stderr.write(f"asymptotics: {interrupted_summary(runner)}\n")
         return 130
     except (ValueError, ImportError) as e:
-        _drop_empty_store(runner)
         parser.exit(2, f"asymptotics: error: {e}\n")
     except MemoryError:
-        _drop_empty_store(runner)
         parser.exit(2, "asymptotics: error: out of memory; lower the sizes (or ASYMPTOTICS_MAX_MEMORY)\n")
     _emit(text)
     return args._exit
-
-
-def _nullcontext():
-    import contextlib
-    return contextlib.nullcontext()
-
-
-def _drop_empty_store(runner):
-    """A store this command created and wrote nothing to is removed (a refused command leaves no file)."""
-    store = getattr(runner, "store", None)
-    if store is not None and getattr(store, "fresh", False):
-        store.close()
-        try:
-            if _record_count(store.path) == 0:
-                for suffix in ("", "-wal", "-shm"):
-                    if os.path.exists(store.path + suffix):
-                        os.remove(store.path + suffix)
-        except Exception:  # pragma: no cover - best effort
-            pass
-
-
-def _record_count(path) -> int:
-    import sqlite3
-    db = sqlite3.connect(path)
-    try:
-        return int(db.execute("SELECT COUNT(*) FROM records").fetchone()[0])
-    finally:
-        db.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -263,27 +263,12 @@ def run_groups(groups: Sequence[PointGroup], *, seeds: int = DEFAULT_SEEDS, seed
     except KeyboardInterrupt as e:
         got = getattr(e, "partial", None) or [None] * len(todo)
         runs = []
-        for gi, g in enumerate(groups):
-            mine = [r for (hi, _, _), r in zip(todo, got) if hi == gi]
-            if resolution is None and all(r is not None for r in mine):
-                K, P = len(g.sizes), len(g.params)
-                rows = [np.array([r for r, _ in mine[i * seeds:(i + 1) * seeds]], dtype=float).reshape(seeds, P)
-                        for i in range(K)]
-                secs = [float(sum(s for _, s in mine[i * seeds:(i + 1) * seeds])) for i in range(K)]
-                runs.append(GroupRun(g, rows, secs, elapsed=sum(secs)))
-            else:
-                runs.append(None)
+        for g, mine in zip(groups, _per_group(groups, got, seeds)):
+            done = resolution is None and all(r is not None for r in mine)
+            runs.append(_initial_run(g, mine, seeds, None, finite) if done else None)
         raise Interrupted(runs, getattr(e, "runner", None)) from None
-    out, pos = [], 0
-    for gi, g in enumerate(groups):
-        K, P = len(g.sizes), len(g.params)
-        rows, secs = [], []
-        for i in range(K):
-            chunk = res[pos:pos + seeds]
-            pos += seeds
-            rows.append(finite(g, i, 0, np.array([r for r, _ in chunk], dtype=float).reshape(seeds, P)))
-            secs.append(float(sum(s for _, s in chunk)))
-        out.append(GroupRun(g, rows, secs, target=resolution, elapsed=sum(secs)))
+    out = [_initial_run(g, mine, seeds, resolution, finite)
+           for g, mine in zip(groups, _per_group(groups, res, seeds))]
     if resolution is None:
         return out
     # phase 2: adaptive seeds, group by group
@@ -293,6 +278,26 @@ def run_groups(groups: Sequence[PointGroup], *, seeds: int = DEFAULT_SEEDS, seed
         except KeyboardInterrupt as e:
             raise Interrupted(out[:gi] + [None] * (len(out) - gi), getattr(e, "runner", None)) from None
     return out
+
+
+def _per_group(groups, results, seeds):
+    """Split the results of phase 1 (ordered by group, size, seed) into one slice per group."""
+    pos = 0
+    for g in groups:
+        n = len(g.sizes) * seeds
+        yield results[pos:pos + n]
+        pos += n
+
+
+def _initial_run(g, results, seeds, resolution, finite):
+    """The :class:`GroupRun` of a group from its ``len(sizes) * seeds`` initial ``(row, seconds)``."""
+    P = len(g.params)
+    rows, secs = [], []
+    for i in range(len(g.sizes)):
+        chunk = results[i * seeds:(i + 1) * seeds]
+        rows.append(finite(g, i, 0, np.array([r for r, _ in chunk], dtype=float).reshape(seeds, P)))
+        secs.append(float(sum(t for _, t in chunk)))
+    return GroupRun(g, rows, secs, target=resolution, elapsed=sum(secs))
 
 
 def _adapt(run, seed, resolution, max_seconds, max_seeds, level, run_map, finite):

@@ -52,13 +52,12 @@ import functools
 import hashlib
 import importlib.util
 import json
-import math
 import os
 import sqlite3
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -198,6 +197,8 @@ class Store:
         if not os.path.isdir(parent):
             raise ValueError(f"--store {self.path!r}: the directory {parent!r} does not exist")
         existed = os.path.exists(self.path) and os.path.getsize(self.path) > 0
+        #: created by this object (a refused command may remove it again: :meth:`close`)
+        self.fresh = not os.path.exists(self.path)
         self.arguments = None if arguments is None else canonical(arguments)
         try:
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
@@ -261,9 +262,18 @@ class Store:
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM records").fetchone()[0])
 
-    def close(self) -> None:
+    def close(self, drop_if_empty: bool = False) -> None:
+        """Close the file; with ``drop_if_empty``, a store this object created and nothing was
+        written to is deleted too (a refused command leaves no file behind)."""
+        empty = False
+        with contextlib.suppress(Exception):
+            empty = drop_if_empty and self.fresh and len(self) == 0
         with contextlib.suppress(Exception):
             self._db.close()
+        if empty:
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(OSError):
+                    os.remove(self.path + suffix)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -437,13 +447,15 @@ class Runner:
 
     def __exit__(self, kind, exc, tb):
         interrupted = kind is not None and issubclass(kind, KeyboardInterrupt)
-        self.close(kill=interrupted)
+        self.close(kill=interrupted, failed=kind is not None and not interrupted)
         if self._token is not None:
             _ACTIVE.reset(self._token)
             self._token = None
         return False
 
-    def close(self, kill: bool = False):
+    def close(self, kill: bool = False, failed: bool = False):
+        """Stop the bar and the backend (``kill``: without waiting for running units) and close the
+        store (``failed``: the run raised, so a store it created and left empty is deleted)."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None
@@ -453,7 +465,7 @@ class Runner:
             except TypeError:
                 self.backend.close()
         if self.store is not None:
-            self.store.close()
+            self.store.close(drop_if_empty=failed)
 
     def _progress(self, n_new: int):
         if not self.progress:
